@@ -1,0 +1,124 @@
+// Package api is the HTTP edge of vaxcert: routing, authentication,
+// problem+json errors and JSON encoding. It is the only package that knows
+// HTTP status codes; the domain packages below it speak in problem.Kinds.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/vaxcert/vaxcert/keys"
+)
+
+// MaxBodyBytes bounds every request body unless a route sets its own limit.
+const MaxBodyBytes = 1 << 20
+
+// KeySet publishes the certificate-signing public keys.
+type KeySet interface {
+	PublishedKeys(ctx context.Context) (keys.JWKS, error)
+}
+
+// Pinger reports whether a dependency (the store) answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Config is what the server is built from; cmd/vaxcert wires it.
+type Config struct {
+	Logger *slog.Logger
+	Keys   KeySet
+	Store  Pinger
+}
+
+// Server is the vaxcert HTTP API.
+type Server struct {
+	log    *slog.Logger
+	keys   KeySet
+	store  Pinger
+	router chi.Router
+}
+
+// New builds the router.
+func New(cfg Config) *Server {
+	s := &Server{log: cfg.Logger, keys: cfg.Keys, store: cfg.Store}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, s.logRequests, s.recoverer, limitBody(MaxBodyBytes))
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, http.StatusNotFound, "not-found", "There is no resource at this path.")
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, http.StatusMethodNotAllowed, "method-not-allowed", "This resource does not support "+r.Method+".")
+	})
+
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.readyz)
+	r.Group(func(r chi.Router) {
+		r.Use(allowAnyOrigin)
+		r.Get("/.well-known/jwks.json", s.jwks)
+	})
+	s.router = r
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.WarnContext(ctx, "not ready", "err", err)
+		writeProblem(w, r, http.StatusServiceUnavailable, "store-unavailable", "The database is not answering.")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// logRequests writes one structured line per request, carrying its request ID.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("request_id", middleware.GetReqID(r.Context())),
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), // never the query: it may carry personal data
+			slog.Int("status", ww.Status()),
+			slog.Int("bytes", ww.BytesWritten()),
+			slog.Duration("duration", time.Since(start)))
+	})
+}
+
+func limitBody(n int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > n {
+				writeProblem(w, r, http.StatusRequestEntityTooLarge, "body-too-large", "The request body is too large.")
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, n)
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// allowAnyOrigin marks public, credential-free resources as readable by any
+// web origin, as SMART Health Cards requires for the key set.
+func allowAnyOrigin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+
+	"github.com/vaxcert/vaxcert/api"
+	"github.com/vaxcert/vaxcert/internal/httpserver"
+	"github.com/vaxcert/vaxcert/keys"
+	"github.com/vaxcert/vaxcert/store"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	issuerURL := fs.String("issuer-url", "", "the certificates' issuer URL (SMART Health Card iss); default http://ADDR")
+	logFormat := fs.String("log-format", "json", "log format: json or text")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	log := newLogger(stderr, *logFormat)
+
+	iss, err := issuerOrDefault(*issuerURL, *addr)
+	if err != nil {
+		return usageError{msg: err.Error()}
+	}
+	if !strings.HasPrefix(iss, "https://") {
+		log.Warn("issuer URL is not https: SMART Health Card verifiers will reject these certificates; set --issuer-url https://… in production", "issuer_url", iss)
+	}
+
+	keystore, err := c.openKeys()
+	if err != nil {
+		return err
+	}
+	st, err := c.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	key, created, err := keystore.EnsureActive()
+	if err != nil {
+		return err
+	}
+	if created {
+		log.Info("generated the first certificate-signing key", "kid", key.KID)
+		if err := recordAudit(ctx, st, "system", "key.generated", key.KID, "first start"); err != nil {
+			return err
+		}
+	}
+	if err := keystore.SelfCheck(); err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	log.Info("vaxcert listening", "addr", ln.Addr().String(), "issuer_url", iss, "store", store.Describe(c.db, c.data))
+	srv := api.New(api.Config{Logger: log, Keys: publishedKeys{keystore}, Store: st})
+	if err := httpserver.Serve(ctx, ln, srv); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	log.Info("vaxcert stopped")
+	return nil
+}
+
+// issuerOrDefault validates an explicit issuer URL or derives one from the
+// listen address. SMART Health Cards forbid a trailing slash.
+func issuerOrDefault(iss, addr string) (string, error) {
+	if iss == "" {
+		return "http://" + addr, nil
+	}
+	u, err := url.Parse(iss)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("--issuer-url %q: want an absolute http(s) URL without query or fragment", iss)
+	}
+	return strings.TrimSuffix(iss, "/"), nil
+}
+
+// publishedKeys is the JWKS as the key store has it on disk now, so keys
+// rotated or revoked with the CLI while the service runs are published
+// without a restart.
+type publishedKeys struct{ fs *keys.FileStore }
+
+func (p publishedKeys) PublishedKeys(ctx context.Context) (keys.JWKS, error) {
+	if err := p.fs.Reload(); err != nil {
+		return keys.JWKS{}, err
+	}
+	return p.fs.JWKS(func(string) int { return 0 }), nil
+}
