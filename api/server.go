@@ -33,6 +33,7 @@ type Config struct {
 	Logger *slog.Logger
 	Keys   KeySet
 	Store  Pinger
+	Auth   TokenVerifier
 }
 
 // Server is the vaxcert HTTP API.
@@ -40,12 +41,13 @@ type Server struct {
 	log    *slog.Logger
 	keys   KeySet
 	store  Pinger
+	auth   TokenVerifier
 	router chi.Router
 }
 
 // New builds the router.
 func New(cfg Config) *Server {
-	s := &Server{log: cfg.Logger, keys: cfg.Keys, store: cfg.Store}
+	s := &Server{log: cfg.Logger, keys: cfg.Keys, store: cfg.Store, auth: cfg.Auth}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
