@@ -193,7 +193,9 @@ func TestServeRefusesBadKeys(t *testing.T) {
 		expect string
 	}{
 		{"world-readable", func(t *testing.T, f string) { os.Chmod(f, 0o644) }, "", ".pem"},
-		{"corrupt", func(t *testing.T, f string) { os.WriteFile(f, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o600) }, "", ".pem"},
+		{"corrupt", func(t *testing.T, f string) {
+			os.WriteFile(f, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o600)
+		}, "", ".pem"},
 		{"wrong passphrase", func(t *testing.T, f string) {}, "wrong", ".pem"},
 	}
 	for _, tt := range tests {
