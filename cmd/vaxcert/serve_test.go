@@ -190,13 +190,12 @@ func TestServeRefusesBadKeys(t *testing.T) {
 		name   string
 		spoil  func(t *testing.T, keyFile string)
 		env    string
-		expect string
 	}{
-		{"world-readable", func(t *testing.T, f string) { os.Chmod(f, 0o644) }, "", ".pem"},
+		{"world-readable", func(t *testing.T, f string) { os.Chmod(f, 0o644) }, ""},
 		{"corrupt", func(t *testing.T, f string) {
 			os.WriteFile(f, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o600)
-		}, "", ".pem"},
-		{"wrong passphrase", func(t *testing.T, f string) {}, "wrong", ".pem"},
+		}, ""},
+		{"wrong passphrase", func(t *testing.T, f string) {}, "wrong"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
