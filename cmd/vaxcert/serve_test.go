@@ -187,9 +187,9 @@ func TestServeKeysLifecycle(t *testing.T) {
 
 func TestServeRefusesBadKeys(t *testing.T) {
 	tests := []struct {
-		name   string
-		spoil  func(t *testing.T, keyFile string)
-		env    string
+		name  string
+		spoil func(t *testing.T, keyFile string)
+		env   string
 	}{
 		{"world-readable", func(t *testing.T, f string) { os.Chmod(f, 0o644) }, ""},
 		{"corrupt", func(t *testing.T, f string) {
