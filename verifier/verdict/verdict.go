@@ -83,6 +83,33 @@ type Result struct {
 	CertificateID string     `json:"certificate_id,omitempty"`
 	IssuedAt      *time.Time `json:"issued_at,omitempty"`
 	ExpiresAt     *time.Time `json:"expires_at,omitempty"`
+
+	// Kind says what the certificate attests, for formats that carry more
+	// than vaccinations: "vaccination", "test" or "recovery" (EU DCC). Only
+	// a vaccination has Doses; a test fills Test, a recovery Recovery.
+	Kind     string      `json:"kind,omitempty"`
+	Test     *TestResult `json:"test,omitempty"`
+	Recovery *Recovery   `json:"recovery,omitempty"`
+}
+
+// TestResult is a test certificate's content (EU DCC "t").
+type TestResult struct {
+	Type      string `json:"type"`           // e.g. "NAAT (e.g. PCR)", "Rapid antigen test"
+	Name      string `json:"name,omitempty"` // the test or device
+	Result    string `json:"result"`         // "Not detected" or "Detected"
+	Collected string `json:"collected"`      // sample collection time, RFC 3339
+	Centre    string `json:"centre,omitempty"`
+	Country   string `json:"country,omitempty"`
+	Issuer    string `json:"issuer,omitempty"`
+}
+
+// Recovery is a recovery certificate's content (EU DCC "r").
+type Recovery struct {
+	FirstPositive string `json:"first_positive"` // date of the first positive test, YYYY-MM-DD
+	ValidFrom     string `json:"valid_from"`     // YYYY-MM-DD
+	ValidUntil    string `json:"valid_until"`    // YYYY-MM-DD
+	Country       string `json:"country,omitempty"`
+	Issuer        string `json:"issuer,omitempty"`
 }
 
 // Reject records a reason and makes the result invalid.
