@@ -19,9 +19,10 @@
 // and is ignored, so a CLI that rotates while the server reloads never makes the server fail. Files
 // are never deleted: a revoked key stays on disk, withdrawn from the JWKS and unable to sign.
 //
-// Any file of the store that grants group or other access is refused with an error naming it, as is
-// a corrupt file, a key whose kid does not match its file name, and an encrypted key that cannot be
-// decrypted with the passphrase given.
+// Any file of the store that grants group or other access, and a directory that group or others
+// may write into, is refused with a one-line error naming it; so is a corrupt file, a key whose kid
+// does not match its file name, and an encrypted key that cannot be decrypted with the passphrase
+// given. Errors never contain key material.
 //
 // # Concurrency
 //

@@ -28,6 +28,24 @@ func checkPrivateMode(path string, mode fs.FileMode) error {
 	return nil
 }
 
+// checkDir refuses a directory that others may write into: they could replace or add key files.
+func checkDir(dir string) error {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("keys: %s: not a directory", dir)
+	}
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	if perm := info.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Errorf("keys: %s: directory permissions %#o let group or others write in it; run chmod go-w %s", dir, perm, dir)
+	}
+	return nil
+}
+
 // readPrivateFile reads a store file after checking, on the opened file itself, that it is a
 // regular file no one but the owner can access.
 func readPrivateFile(path string) ([]byte, fs.FileInfo, error) {

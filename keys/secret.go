@@ -15,7 +15,7 @@ const SecretSize = 32
 
 // LoadOrCreateSecret returns the SecretSize-byte secret stored raw in dir/name, first creating the
 // directory (0700) and the file (0600, written atomically, with fresh random bytes) if they do not
-// exist. Use it for the server's HMAC keys (OTPs, ID-number hashing, SHC rid). A file that grants
+// exist. The directory must not be writable by group or others. Use it for the server's HMAC keys (OTPs, ID-number hashing, SHC rid). A file that grants
 // group or others access, or has another length, gives an error naming it. If two processes create
 // the same secret at once, both end up with the one that was written first.
 func LoadOrCreateSecret(dir, name string) ([]byte, error) {
@@ -24,6 +24,9 @@ func LoadOrCreateSecret(dir, name string) ([]byte, error) {
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("keys: %w", err)
+	}
+	if err := checkDir(dir); err != nil {
+		return nil, err
 	}
 	path := filepath.Join(dir, name)
 	for attempt := 0; ; attempt++ {

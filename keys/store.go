@@ -124,7 +124,7 @@ func stampOf(info fs.FileInfo) fileStamp {
 }
 
 // OpenFileStore opens the key store in dir, creating the directory (mode 0700) if needed, and loads
-// and checks every key: file permissions, syntax, that each key's kid matches its file, and a probe
+// and checks every key: file and directory permissions, syntax, that each key's kid matches its file, and a probe
 // signature. passphrase encrypts the keys this store creates and decrypts encrypted ones; empty
 // means new keys are stored unencrypted. A store may hold both kinds (for instance after a
 // passphrase was introduced); unencrypted keys still load. OpenFileStore does not create a key:
@@ -135,6 +135,9 @@ func OpenFileStore(dir string, passphrase []byte) (*FileStore, error) {
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("keys: %w", err)
+	}
+	if err := checkDir(dir); err != nil {
+		return nil, err
 	}
 	s := &FileStore{
 		dir:           dir,

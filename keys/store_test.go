@@ -264,17 +264,25 @@ func TestBadPermissions(t *testing.T) {
 			}
 			_, err := OpenFileStore(dir, nil)
 			checkOneLineNaming(t, err, path)
-			// A running store refuses the change and keeps its view.
-			if tt.file == ".pem" {
-				// The key file is re-read only when it changes; a chmod changes its stamp.
-				err = s.Reload()
-				checkOneLineNaming(t, err, path)
-				if _, err := s.ActiveSigner(); err != nil {
-					t.Errorf("after a refused Reload ActiveSigner: %v", err)
-				}
+			// A running store refuses the change (a chmod changes the file's stamp) and keeps its view.
+			err = s.Reload()
+			checkOneLineNaming(t, err, path)
+			if _, err := s.ActiveSigner(); err != nil {
+				t.Errorf("after a refused Reload ActiveSigner: %v", err)
 			}
 		})
 	}
+	t.Run("directory writable by others", func(t *testing.T) {
+		for _, mode := range []os.FileMode{0o770, 0o707, 0o777} {
+			dir := filepath.Join(t.TempDir(), "keys")
+			os.Mkdir(dir, 0o700)
+			os.Chmod(dir, mode)
+			_, err := OpenFileStore(dir, nil)
+			checkOneLineNaming(t, err, dir)
+			_, err = LoadOrCreateSecret(dir, "x.key")
+			checkOneLineNaming(t, err, dir)
+		}
+	})
 	t.Run("secret", func(t *testing.T) {
 		dir := t.TempDir()
 		if _, err := LoadOrCreateSecret(dir, "otp.key"); err != nil {
