@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -161,5 +162,32 @@ func TestDecodeJSON(t *testing.T) {
 				decodeProblem(t, rec)
 			}
 		})
+	}
+}
+
+func TestMetricsAndRequestIDLogging(t *testing.T) {
+	var logs strings.Builder
+	dir := t.TempDir()
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ks, _ := keys.OpenFileStore(filepath.Join(dir, "keys"), nil)
+	ks.EnsureActive()
+	s := New(Config{Keys: fileKeys{ks}, Store: st, Logger: slog.New(WithRequestID(slog.NewJSONHandler(&logs, nil)))})
+	do(s, "GET", "/.well-known/jwks.json", "")
+	do(s, "GET", "/no/such/thing", "")
+	rec := do(s, "GET", "/metrics", "")
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `vaxcert_http_requests_total{code="200",method="GET",route="/.well-known/jwks.json"}`) {
+		t.Fatalf("metrics:\n%s", rec.Body)
+	}
+	if strings.Contains(rec.Body.String(), "/no/such/thing") {
+		t.Fatal("raw paths must not become metric labels")
+	}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if !strings.Contains(line, `"request_id":"`) {
+			t.Fatalf("log line without request_id: %s", line)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/vaxcert/vaxcert/api"
 	"github.com/vaxcert/vaxcert/audit"
 	"github.com/vaxcert/vaxcert/internal/config"
 	"github.com/vaxcert/vaxcert/keys"
@@ -88,9 +89,12 @@ func recordAudit(ctx context.Context, s audit.Store, actor, action, subject, det
 	return nil
 }
 
+// newLogger logs structured lines; every line logged within a request
+// carries its request_id.
 func newLogger(w io.Writer, format string) *slog.Logger {
+	var h slog.Handler = slog.NewJSONHandler(w, nil)
 	if format == "text" {
-		return slog.New(slog.NewTextHandler(w, nil))
+		h = slog.NewTextHandler(w, nil)
 	}
-	return slog.New(slog.NewJSONHandler(w, nil))
+	return slog.New(api.WithRequestID(h))
 }
