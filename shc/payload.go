@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -138,4 +140,24 @@ func isJSONNumber(b []byte) bool {
 		}
 	}
 	return i == len(b)
+}
+
+// CheckIss enforces the iss syntax: an https URL with a host and no trailing
+// slash (the JWKS URL is built by appending "/.well-known/jwks.json").
+func CheckIss(iss string) error {
+	if iss == "" {
+		return formatErr("iss_invalid", "iss is missing")
+	}
+	u, err := url.Parse(iss)
+	switch {
+	case err != nil:
+		return formatErr("iss_invalid", fmt.Sprintf("iss %q is not a URL", iss))
+	case u.Scheme != "https":
+		return formatErr("iss_invalid", fmt.Sprintf("iss %q must use https", iss))
+	case u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(iss, " \t\r\n"):
+		return formatErr("iss_invalid", fmt.Sprintf("iss %q must be a plain https URL with a host", iss))
+	case strings.HasSuffix(iss, "/"):
+		return formatErr("iss_invalid", fmt.Sprintf("iss %q must not end with a slash", iss))
+	}
+	return nil
 }
