@@ -354,7 +354,7 @@ func (c *certificate) plausibility(at time.Time, proofCreated string) (problems,
 			reject("implausible_date", "%seffectiveStart %q: %v", where, v.start, errStart)
 		case errUntil != nil:
 			reject("implausible_date", "%seffectiveUntil %q: %v", where, v.until, errUntil)
-		case !start.IsZero() && !until.IsZero() && start.After(until):
+		case !start.IsZero() && !until.IsZero() && dateOnly(start).After(dateOnly(until)):
 			reject("implausible_date", "%seffectiveStart %s is after effectiveUntil %s", where, v.start, v.until)
 		}
 	}
@@ -430,4 +430,10 @@ func parseBirthDate(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("not a date")
+}
+
+// dateOnly drops the time of day: effective dates are whole days, and a
+// date-time in one of them is still that day.
+func dateOnly(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
