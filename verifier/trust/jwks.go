@@ -131,3 +131,30 @@ func Thumbprint(x, y string) string {
 	sum := sha256.Sum256([]byte(`{"crv":"P-256","kty":"EC","x":"` + x + `","y":"` + y + `"}`))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
+
+// NewKey makes a trusted Key from a P-256 public key, with its kid derived
+// as the RFC 7638 thumbprint (the server uses it to trust its own keys).
+func NewKey(pub *ecdsa.PublicKey, crlVersion int) (*Key, error) {
+	if pub == nil || pub.Curve != elliptic.P256() {
+		return nil, fmt.Errorf("trust: not a P-256 public key")
+	}
+	raw, err := pub.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("trust: %w", err)
+	}
+	x := base64.RawURLEncoding.EncodeToString(raw[1:33])
+	y := base64.RawURLEncoding.EncodeToString(raw[33:65])
+	m := map[string]any{"kty": "EC", "kid": Thumbprint(x, y), "use": "sig", "alg": "ES256", "crv": "P-256", "x": x, "y": y}
+	if crlVersion > 0 {
+		m["crlVersion"] = crlVersion
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	k, p := parseJWK(b)
+	if p != nil {
+		return nil, fmt.Errorf("trust: %s", p.Message)
+	}
+	return k, nil
+}
