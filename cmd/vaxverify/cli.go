@@ -38,7 +38,7 @@ func (e usageError) Error() string { return e.msg }
 
 func realMain(ctx context.Context, args []string, e env) int {
 	if len(args) == 0 {
-		fmt.Fprint(e.stderr, usageText)
+		fmt.Fprintln(e.stderr, "vaxverify: missing command (verify or trust); see 'vaxverify help'")
 		return exitUsage
 	}
 	var code int
@@ -57,10 +57,11 @@ func realMain(ctx context.Context, args []string, e env) int {
 	if err != nil {
 		var ue usageError
 		if errors.As(err, &ue) || errors.Is(err, flag.ErrHelp) {
-			if !errors.Is(err, flag.ErrHelp) {
-				fmt.Fprintf(e.stderr, "vaxverify: %v\n", err)
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(e.stderr, usageText)
+			} else {
+				fmt.Fprintf(e.stderr, "vaxverify: %s; see 'vaxverify help'\n", oneLine(err.Error()))
 			}
-			fmt.Fprintf(e.stderr, "run 'vaxverify help' for usage\n")
 			return exitUsage
 		}
 		fmt.Fprintf(e.stderr, "vaxverify: %v\n", oneLine(err.Error()))
