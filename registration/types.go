@@ -54,4 +54,31 @@ type Beneficiary struct {
 	IDMasked    string    `json:"photo_id_number"` // e.g. "XXXX XXXX 1234"
 	Corrections int       `json:"-"`               // admin corrections of name, birth date or gender so far
 	CreatedAt   time.Time `json:"created_at"`
+	// IDSealed is the full ID number encrypted under the server's seal key
+	// (see IDVault and Service.RevealID); never sent to clients.
+	IDSealed []byte `json:"-"`
+}
+
+// Account is one mobile number's login. Citizens get one at their first
+// login; vaccinators and admins are created with `vaxcert users add`.
+type Account struct {
+	ID        string    `json:"account_id"`
+	Mobile    string    `json:"mobile"` // 10 digits
+	Role      Role      `json:"role"`
+	Centres   []string  `json:"centres,omitempty"` // where a vaccinator works
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Principal is the account as a session token carries it.
+func (a Account) Principal() Principal {
+	return Principal{AccountID: a.ID, Role: a.Role, Centres: a.Centres}
+}
+
+// ParseRole accepts citizen, vaccinator or admin.
+func ParseRole(s string) (Role, bool) {
+	switch r := Role(s); r {
+	case Citizen, Vaccinator, Admin:
+		return r, true
+	}
+	return "", false
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/vaxcert/vaxcert/audit"
+	"github.com/vaxcert/vaxcert/booking"
+	"github.com/vaxcert/vaxcert/registration"
 	"github.com/vaxcert/vaxcert/store/postgres"
 	"github.com/vaxcert/vaxcert/store/sqlite"
 )
@@ -19,6 +21,9 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Close() error
 	audit.Store
+	registration.Store
+	booking.Store
+	booking.DoseHistory
 }
 
 var (
