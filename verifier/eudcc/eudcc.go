@@ -49,17 +49,17 @@ func Detect(input []byte) bool {
 // Verify verifies the HC1 text in input at time at, trusting the DSCs stored
 // in <trustDir>/dsc/.
 func Verify(input []byte, trustDir string, at time.Time) verdict.Result {
-	store, err := LoadTrustStore(trustDir)
-	if err != nil {
-		r := verdict.Result{Format: Format, Status: verdict.Invalid}
-		r.Reject(CodeTrustStoreInvalid, err.Error())
-		return r
-	}
-	return VerifyWith(input, store, at)
+	return verify(input, at, func(kid []byte) (*TrustStore, error) {
+		return loadTrustStore(trustDir, kid)
+	})
 }
 
 // VerifyWith verifies the HC1 text in input at time at against store.
 func VerifyWith(input []byte, store *TrustStore, at time.Time) verdict.Result {
+	return verify(input, at, func([]byte) (*TrustStore, error) { return store, nil })
+}
+
+func verify(input []byte, at time.Time, trusted func(kid []byte) (*TrustStore, error)) verdict.Result {
 	r := verdict.Result{Format: Format, Status: verdict.Invalid}
 	coseBytes, err := DecodeText(string(input))
 	if err != nil {
@@ -69,6 +69,15 @@ func VerifyWith(input []byte, store *TrustStore, at time.Time) verdict.Result {
 	msg, err := ParseCOSE(coseBytes)
 	if err != nil {
 		rejectErr(&r, err)
+		return r
+	}
+	if err := checkHeaders(msg); err != nil {
+		rejectErr(&r, err)
+		return r
+	}
+	store, err := trusted(msg.KID)
+	if err != nil {
+		r.Reject(CodeTrustStoreInvalid, err.Error())
 		return r
 	}
 	dsc, err := VerifySignature(msg, store)
@@ -124,14 +133,8 @@ func VerifyWith(input []byte, store *TrustStore, at time.Time) verdict.Result {
 // in the protected header is the only one considered, even when it is wrong
 // and the unprotected one would match.
 func VerifySignature(msg *cose.Sign1, store *TrustStore) (*x509.Certificate, error) {
-	if msg.Alg != cose.AlgES256 && msg.Alg != cose.AlgPS256 {
-		return nil, fail(CodeAlgUnsupported, nil, "algorithm %s is not ES256 or PS256", cose.AlgName(msg.Alg))
-	}
-	if msg.KID == nil {
-		return nil, fail(CodeKIDInvalid, nil, "no kid in either header")
-	}
-	if len(msg.KID) != kidSize {
-		return nil, fail(CodeKIDInvalid, nil, "kid is %d bytes, want %d", len(msg.KID), kidSize)
+	if err := checkHeaders(msg); err != nil {
+		return nil, err
 	}
 	kid := base64.StdEncoding.EncodeToString(msg.KID)
 	candidates := store.Lookup(msg.KID)
@@ -154,6 +157,21 @@ func VerifySignature(msg *cose.Sign1, store *TrustStore) (*x509.Certificate, err
 		return nil, fail(CodeKeyMismatch, last, "%s does not fit the key of the certificate with kid %s", cose.AlgName(msg.Alg), kid)
 	}
 	return nil, fail(CodeSignatureInvalid, last, "the signature does not verify with the certificate(s) with kid %s", kid)
+}
+
+// checkHeaders rejects what no DSC could verify: an algorithm other than
+// ES256 and PS256, and a missing kid or one that is not 8 bytes.
+func checkHeaders(msg *cose.Sign1) error {
+	if msg.Alg != cose.AlgES256 && msg.Alg != cose.AlgPS256 {
+		return fail(CodeAlgUnsupported, nil, "algorithm %s is not ES256 or PS256", cose.AlgName(msg.Alg))
+	}
+	if msg.KID == nil {
+		return fail(CodeKIDInvalid, nil, "no kid in either header")
+	}
+	if len(msg.KID) != kidSize {
+		return fail(CodeKIDInvalid, nil, "kid is %d bytes, want %d", len(msg.KID), kidSize)
+	}
+	return nil
 }
 
 // CheckValidity returns every time-related reason to reject: at must lie in
@@ -214,8 +232,8 @@ func report(r *verdict.Result, d *DCC, at time.Time) {
 			Country:   t.Country,
 			Issuer:    t.Issuer,
 		}
-		r.Warn(WarnTestCertificate, fmt.Sprintf("this is a test certificate, not a vaccination: %s, %s, sample taken %s",
-			r.Test.Type, strings.ToLower(r.Test.Result), r.Test.Collected))
+		r.Warn(WarnTestCertificate, fmt.Sprintf("this is a test certificate, not a vaccination: %s, %s, sample taken %s (%s)",
+			r.Test.Type, strings.ToLower(r.Test.Result), r.Test.Collected, age(at.Sub(t.SampleCollected))))
 		switch t.Result {
 		case testNotDetected:
 		case testDetected:
@@ -242,6 +260,19 @@ func report(r *verdict.Result, d *DCC, at time.Time) {
 		if today < rec.ValidFrom || today > rec.ValidUntil {
 			r.Warn(WarnRecoveryPeriod, fmt.Sprintf("%s is outside the recovery validity %s to %s", today, rec.ValidFrom, rec.ValidUntil))
 		}
+	}
+}
+
+// age says how long ago something happened, in the unit a checkpoint
+// reads test validity in: hours up to three days, then days.
+func age(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "in the future"
+	case d < 72*time.Hour:
+		return fmt.Sprintf("%d hours before the verification time", int(d.Hours()))
+	default:
+		return fmt.Sprintf("%d days before the verification time", int(d.Hours()/24))
 	}
 }
 

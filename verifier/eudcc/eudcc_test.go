@@ -140,7 +140,7 @@ func TestVerifyCases(t *testing.T) {
 				if r.Kind != "test" || len(r.Doses) != 0 || r.Test == nil || r.Test.Result != "Not detected" || r.Test.Collected != "2021-05-31T08:00:00Z" {
 					t.Errorf("kind %q doses %v test %+v", r.Kind, r.Doses, r.Test)
 				}
-				if !slices.Contains(codes(r.Warnings), WarnTestCertificate) {
+				if !slices.Contains(codes(r.Warnings), WarnTestCertificate) || !strings.Contains(r.Warnings[0].Message, "28 hours before") {
 					t.Errorf("warnings %v", r.Warnings)
 				}
 			}},

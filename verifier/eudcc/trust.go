@@ -91,6 +91,15 @@ func (s *TrustStore) Len() int {
 // one certificate fails the whole load, because a trust store that is
 // silently half-read is worse than one that refuses to work.
 func LoadTrustStore(trustDir string) (*TrustStore, error) {
+	return loadTrustStore(trustDir, nil)
+}
+
+// loadTrustStore loads the DSCs whose kid is kid, or all of them when kid is
+// nil. Every entry's name is checked either way; only matching files are
+// read and parsed, which keeps a verification against thousands of stored
+// DSCs to one directory listing and a file or two (the name starts with the
+// kid in hex).
+func loadTrustStore(trustDir string, kid []byte) (*TrustStore, error) {
 	store := NewTrustStore()
 	if trustDir == "" {
 		return store, nil
@@ -114,6 +123,9 @@ func LoadTrustStore(trustDir string) (*TrustStore, error) {
 		fp, ok := strings.CutSuffix(name, ".pem")
 		if !ok || !isLowerHex(fp, sha256.Size*2) || !e.Type().IsRegular() {
 			return nil, fmt.Errorf("trust store: unexpected entry %s in %s (import certificates with `vaxverify trust import --dsc`)", name, dir)
+		}
+		if kid != nil && !strings.HasPrefix(fp, hex.EncodeToString(kid)) {
+			continue
 		}
 		cert, err := readStoredDSC(filepath.Join(dir, name))
 		if err != nil {
