@@ -79,6 +79,9 @@ func classifyJSONLDError(err error) error {
 //     them ("did:Aadhaar Card:…"), are absolute and kept.
 //   - a blank-node @id ("_:x"): lets one node's members be spread over
 //     several JSON objects; CoWIN never uses them.
+//   - an http(s) IRI that json-gold's URL check rejects (e.g. with a space
+//     in it): json-gold drops every statement using it, as RDF conversion
+//     of an invalid IRI.
 //   - an @type that is not an absolute IRI (a type no context defines).
 func checkExpanded(v any) error {
 	switch t := v.(type) {
@@ -97,6 +100,9 @@ func checkExpanded(v any) error {
 			case !ld.IsAbsoluteIri(s):
 				return &linkedDataError{code: "relative_id",
 					err: fmt.Errorf("id %q is not an absolute IRI, so nothing said about it is signed", s)}
+			case droppedIRI(s):
+				return &linkedDataError{code: "invalid_iri",
+					err: fmt.Errorf("id %q is not a valid URL, so nothing said about it is signed", s)}
 			}
 		}
 		if ty, ok := t["@type"]; ok {
@@ -107,7 +113,7 @@ func checkExpanded(v any) error {
 				}
 				for _, x := range types {
 					s, _ := x.(string)
-					if !ld.IsAbsoluteIri(s) || strings.HasPrefix(s, "_:") {
+					if !ld.IsAbsoluteIri(s) || strings.HasPrefix(s, "_:") || droppedIRI(s) {
 						return &linkedDataError{code: "jsonld_unknown_term",
 							err: fmt.Errorf("type %q is not defined by the certificate's contexts, so the signature does not cover it", s)}
 					}
@@ -124,4 +130,10 @@ func checkExpanded(v any) error {
 		}
 	}
 	return nil
+}
+
+// droppedIRI reports an IRI json-gold would drop during RDF conversion
+// despite its being absolute: an http(s) IRI that fails its URL check.
+func droppedIRI(iri string) bool {
+	return (strings.HasPrefix(iri, "http://") || strings.HasPrefix(iri, "https://")) && !ld.IsURL(iri)
 }

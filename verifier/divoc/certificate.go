@@ -60,6 +60,12 @@ func walkShape(path string, v any) error {
 				}
 				return malformed("JSON-LD keyword %q at %s: CoWIN certificates do not use it", k, orRoot(path))
 			}
+			if strings.Contains(k, ":") {
+				// Not a term: an absolute or compact IRI (or "_:x", which RDF
+				// conversion drops). CoWIN certificates use only terms.
+				return &problem{code: "jsonld_unknown_term",
+					message: fmt.Sprintf("member %q at %s is not a term defined by the contexts", k, orRoot(path))}
+			}
 			if err := walkShape(joinPath(path, k), e); err != nil {
 				return err
 			}

@@ -41,8 +41,10 @@
 //     error (jsonld_unknown_term) rather than data silently left out of the
 //     signature; every node id must be an absolute IRI (relative_id: a
 //     relative credentialSubject id drops name, age and gender out of the
-//     signed data), blank-node ids are refused, and every type must be
-//     defined. Ids with spaces, as India issued them ("did:Voter ID:…"),
+//     signed data), blank-node ids are refused, http(s) ids must pass
+//     json-gold's URL check (it drops statements about invalid ones:
+//     invalid_iri), member names must be terms (not IRIs), and every type
+//     must be defined. Ids with spaces, as India issued them ("did:Voter ID:…"),
 //     are absolute IRIs and accepted.
 //  6. Proof: RsaSignature2018, assertionMethod, the exact JWS header, no
 //     other members; then the signature (below).
@@ -90,7 +92,7 @@
 //
 // Rejections: zip_invalid, zip_too_large, input_too_large, json_invalid,
 // certificate_malformed, jsonld_context_unknown, jsonld_unknown_term,
-// jsonld_invalid, relative_id, proof_missing, proof_unsupported,
+// jsonld_invalid, relative_id, invalid_iri, proof_missing, proof_unsupported,
 // signature_invalid, key_unknown (not trusted), trust_store_error,
 // implausible_dose, implausible_vaccine, implausible_manufacturer,
 // implausible_certificate_id, implausible_date.

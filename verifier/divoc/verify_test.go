@@ -234,6 +234,11 @@ func TestVerifyTampered(t *testing.T) {
 		{"subject id made relative", func(d map[string]any) { subject(d)["id"] = "Dummy256" }, []string{"relative_id"}},
 		{"subject id emptied", func(d map[string]any) { subject(d)["id"] = "" }, []string{"relative_id"}},
 		{"evidence id made relative", func(d map[string]any) { evidence(d)["id"] = "92047670169" }, []string{"relative_id"}},
+		{"evidence id with a space", func(d map[string]any) { evidence(d)["id"] = "https://cowin.gov.in/vaccine/ 92047670169" },
+			[]string{"invalid_iri", "implausible_certificate_id"}},
+		{"IRI as a member name", func(d map[string]any) { subject(d)["https://schema.org/birthDate"] = "1950-01-01" }, []string{"jsonld_unknown_term"}},
+		{"compact IRI as a member name", func(d map[string]any) { subject(d)["schema:birthDate"] = "1950-01-01" }, []string{"jsonld_unknown_term"}},
+		{"blank node member name", func(d map[string]any) { d["_:note"] = "booster given" }, []string{"jsonld_unknown_term"}},
 		{"blank node subject id", func(d map[string]any) { subject(d)["id"] = "_:b0" }, []string{"relative_id"}},
 		{"subject type changed", func(d map[string]any) { subject(d)["type"] = "Patient" }, []string{"certificate_malformed", "jsonld_unknown_term"}},
 		{"extra remote context", func(d map[string]any) {
