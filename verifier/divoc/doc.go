@@ -47,7 +47,9 @@
 //     must be defined. Ids with spaces, as India issued them ("did:Voter ID:…"),
 //     are absolute IRIs and accepted.
 //  6. Proof: RsaSignature2018, assertionMethod, the exact JWS header, no
-//     other members; then the signature (below).
+//     other members; then the signature (below). As a backstop, every value
+//     the result shows must appear as a statement, with its member's
+//     predicate, in the signed canonical form (unsigned_data).
 //  7. Plausibility of what the signature cannot pin down. In the CoWIN
 //     contexts dose and totalDoses share one predicate, as do date,
 //     effectiveStart and effectiveUntil, and as do vaccine, manufacturer,
@@ -93,7 +95,7 @@
 // Rejections: zip_invalid, zip_too_large, input_too_large, json_invalid,
 // certificate_malformed, jsonld_context_unknown, jsonld_unknown_term,
 // jsonld_invalid, relative_id, invalid_iri, proof_missing, proof_unsupported,
-// signature_invalid, key_unknown (not trusted), trust_store_error,
+// signature_invalid, unsigned_data, key_unknown (not trusted), trust_store_error,
 // implausible_dose, implausible_vaccine, implausible_manufacturer,
 // implausible_certificate_id, implausible_date.
 // Warnings: partial_vaccination, vaccine_manufacturer_mismatch,

@@ -132,7 +132,7 @@ func VerifyWithKeys(input []byte, ring KeyRing, at time.Time) verdict.Result {
 	vm, _ := proof["verificationMethod"].(string)
 	res.Issuer.ID = vm
 	untrusted := false
-	key, sigErr := checkProof(unsigned, proof, ring)
+	key, docNQuads, sigErr := checkProof(unsigned, proof, ring)
 	switch {
 	case sigErr == nil:
 		res.Issuer.Name = key.Name
@@ -147,6 +147,11 @@ func VerifyWithKeys(input []byte, ring KeyRing, at time.Time) verdict.Result {
 		rejectProblem(&res, sigErr)
 	}
 
+	if cert != nil && docNQuads != "" {
+		if err := checkSigned(docNQuads, unsigned); err != nil {
+			rejectProblem(&res, err)
+		}
+	}
 	if cert != nil {
 		created, _ := proof["created"].(string)
 		problems, warnings := cert.plausibility(at, created)
@@ -179,37 +184,38 @@ var errUntrusted = errors.New("key not trusted")
 // checkProof verifies the RsaSignature2018 proof over doc (without its
 // proof). It returns the trusted key that verified it; errUntrusted (with
 // the known key, if one verified it); or a *problem / *linkedDataError.
-func checkProof(doc, proof map[string]any, ring KeyRing) (Key, error) {
+// docNQuads is the canonical form of doc once it has been computed.
+func checkProof(doc, proof map[string]any, ring KeyRing) (key Key, docNQuads string, err error) {
 	for k, v := range proof {
 		if !proofMembers[k] {
-			return Key{}, &problem{code: "proof_unsupported", message: fmt.Sprintf("unexpected proof member %q", k)}
+			return Key{}, "", &problem{code: "proof_unsupported", message: fmt.Sprintf("unexpected proof member %q", k)}
 		}
 		if _, ok := v.(string); !ok {
-			return Key{}, &problem{code: "proof_unsupported", message: fmt.Sprintf("proof member %q is not a string", k)}
+			return Key{}, "", &problem{code: "proof_unsupported", message: fmt.Sprintf("proof member %q is not a string", k)}
 		}
 	}
 	if t := proof["type"]; t != "RsaSignature2018" {
-		return Key{}, &problem{code: "proof_unsupported", message: fmt.Sprintf("proof type %v; CoWIN signs with RsaSignature2018", t)}
+		return Key{}, "", &problem{code: "proof_unsupported", message: fmt.Sprintf("proof type %v; CoWIN signs with RsaSignature2018", t)}
 	}
 	if p := proof["proofPurpose"]; p != "assertionMethod" {
-		return Key{}, &problem{code: "proof_unsupported", message: fmt.Sprintf("proof purpose %v; expected assertionMethod", p)}
+		return Key{}, "", &problem{code: "proof_unsupported", message: fmt.Sprintf("proof purpose %v; expected assertionMethod", p)}
 	}
 	vm, _ := proof["verificationMethod"].(string)
 	if vm == "" {
-		return Key{}, &problem{code: "proof_unsupported", message: "the proof names no verificationMethod"}
+		return Key{}, "", &problem{code: "proof_unsupported", message: "the proof names no verificationMethod"}
 	}
 	jws, _ := proof["jws"].(string)
 	header, payload, sigB64, ok := splitJWS(jws)
 	if !ok || payload != "" {
-		return Key{}, &problem{code: "proof_unsupported", message: "the proof's jws is not a detached compact JWS"}
+		return Key{}, "", &problem{code: "proof_unsupported", message: "the proof's jws is not a detached compact JWS"}
 	}
 	if header != detachedHeaderB64 {
-		return Key{}, &problem{code: "proof_unsupported", message: "the JWS header is not exactly " + detachedHeader}
+		return Key{}, "", &problem{code: "proof_unsupported", message: "the JWS header is not exactly " + detachedHeader}
 	}
 
-	docNQuads, err := canonicalize(doc)
+	docNQuads, err = canonicalize(doc)
 	if err != nil {
-		return Key{}, err
+		return Key{}, "", err
 	}
 	options := make(map[string]any, len(proof))
 	for k, v := range proof {
@@ -220,14 +226,14 @@ func checkProof(doc, proof map[string]any, ring KeyRing) (Key, error) {
 	options["@context"] = securityV2URL
 	optionsNQuads, err := canonicalize(options)
 	if err != nil {
-		return Key{}, err
+		return Key{}, docNQuads, err
 	}
 	digest := signingDigest(header, optionsNQuads, docNQuads)
 
 	// Some JWS writers pad; the padding carries no information.
 	sig, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(sigB64, "="))
 	if err != nil {
-		return Key{}, &problem{code: "signature_invalid", message: "the signature is not base64url: " + err.Error()}
+		return Key{}, docNQuads, &problem{code: "signature_invalid", message: "the signature is not base64url: " + err.Error()}
 	}
 
 	trustedForDID := 0
@@ -237,18 +243,18 @@ func checkProof(doc, proof map[string]any, ring KeyRing) (Key, error) {
 		}
 		trustedForDID++
 		if verifyPS256(k.PublicKey, digest, sig) {
-			return k, nil
+			return k, docNQuads, nil
 		}
 	}
 	for _, k := range ring.Known {
 		if k.DID == vm && verifyPS256(k.PublicKey, digest, sig) {
-			return k, errUntrusted
+			return k, docNQuads, errUntrusted
 		}
 	}
 	if trustedForDID == 0 {
-		return Key{}, errUntrusted
+		return Key{}, docNQuads, errUntrusted
 	}
-	return Key{}, &problem{code: "signature_invalid",
+	return Key{}, docNQuads, &problem{code: "signature_invalid",
 		message: fmt.Sprintf("the signature does not verify with any trusted key for %s: the certificate was altered or signed by another key", vm)}
 }
 
