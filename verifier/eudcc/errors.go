@@ -25,6 +25,7 @@ const (
 	CodeDSCNotYetValid    = "dsc_not_yet_valid"     // verification time before the DSC's notBefore
 	CodeKeyUsage          = "key_usage"             // the DSC may not sign this type (v, t or r)
 	CodeTestPositive      = "test_positive"         // a test certificate whose result is "detected"
+	CodeTestResultUnknown = "test_result_unknown"   // a test result code other than detected / not detected
 	CodeTestSampleFuture  = "test_sample_in_future" // a test sampled after the verification time
 	CodeTrustStoreInvalid = "trust_store_invalid"   // <trustDir>/dsc could not be loaded
 )

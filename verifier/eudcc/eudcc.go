@@ -75,6 +75,8 @@ func verify(input []byte, at time.Time, trusted func(kid []byte) (*TrustStore, e
 		rejectErr(&r, err)
 		return r
 	}
+	// Unverified, but it names the DSC to import when the kid is unknown.
+	r.Issuer.KID = base64.StdEncoding.EncodeToString(msg.KID)
 	store, err := trusted(msg.KID)
 	if err != nil {
 		r.Reject(CodeTrustStoreInvalid, err.Error())
@@ -88,7 +90,7 @@ func verify(input []byte, at time.Time, trusted func(kid []byte) (*TrustStore, e
 		}
 		return r
 	}
-	r.Issuer = verdict.Issuer{Name: dsc.Subject.String(), KID: base64.StdEncoding.EncodeToString(msg.KID)}
+	r.Issuer.Name = dsc.Subject.String()
 
 	claims, err := ParseClaims(msg.Payload)
 	if err != nil {
@@ -239,7 +241,7 @@ func report(r *verdict.Result, d *DCC, at time.Time) {
 		case testDetected:
 			r.Reject(CodeTestPositive, "the test result is positive (SARS-CoV-2 detected)")
 		default:
-			r.Reject(CodeTestPositive, fmt.Sprintf("unknown test result %q, treated as not negative", t.Result))
+			r.Reject(CodeTestResultUnknown, fmt.Sprintf("unknown test result code %q: not a negative result", t.Result))
 		}
 		if t.SampleCollected.After(at) {
 			r.Reject(CodeTestSampleFuture, fmt.Sprintf("the sample was taken at %s, after the verification time", r.Test.Collected))

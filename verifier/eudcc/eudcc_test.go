@@ -145,6 +145,7 @@ func TestVerifyCases(t *testing.T) {
 				}
 			}},
 		{name: "positive test (DGC7)", dsc: dsc, cert: hc1{dcc: testDCC(testDetected, "2021-05-31T08:00:00Z")}, status: verdict.Invalid, reasons: []string{CodeTestPositive}},
+		{name: "unknown test result code", dsc: dsc, cert: hc1{dcc: testDCC("123", "2021-05-31T08:00:00Z")}, status: verdict.Invalid, reasons: []string{CodeTestResultUnknown}},
 		{name: "test sampled in the future (DGC8)", dsc: dsc, cert: hc1{dcc: testDCC(testNotDetected, "2021-06-02T08:00:00Z")}, status: verdict.Invalid, reasons: []string{CodeTestSampleFuture}},
 		{name: "recovery: valid, reported as a recovery", dsc: dsc, cert: hc1{dcc: recoveryDCC()}, status: verdict.Valid,
 			check: func(t *testing.T, r verdict.Result) {

@@ -261,10 +261,10 @@ func ImportDSC(trustDir string, paths []string) (int, error) {
 	sort.Strings(fps)
 	for _, fp := range fps {
 		path := filepath.Join(dir, fp+".pem")
-		if _, err := os.Stat(path); err == nil {
-			continue
-		}
 		data := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: byFP[fp].Raw})
+		if have, err := readCapped(path, maxDSCFileSize); err == nil && bytes.Equal(have, data) {
+			continue // already stored; a damaged copy is rewritten
+		}
 		if err := writeFileAtomic(path, data); err != nil {
 			return 0, err
 		}

@@ -293,8 +293,8 @@ func TestVerifyFromTrustDir(t *testing.T) {
 	}
 	trustDir := t.TempDir()
 	r := Verify([]byte(de.PREFIX), trustDir, clock)
-	if r.Status != verdict.NotTrusted || !slices.Equal(codes(r.Reasons), []string{CodeKIDUnknown}) {
-		t.Fatalf("empty store: %s %+v", r.Status, r.Reasons)
+	if r.Status != verdict.NotTrusted || !slices.Equal(codes(r.Reasons), []string{CodeKIDUnknown}) || r.Issuer.KID == "" || r.Subject != nil {
+		t.Fatalf("empty store: %+v", r)
 	}
 	certFile := writeFile(t, t.TempDir(), "de-dsc.b64", []byte(de.TESTCTX.Certificate))
 	if n, err := ImportDSC(trustDir, []string{certFile}); err != nil || n != 1 {
@@ -326,4 +326,26 @@ func ExampleImportDSC() {
 	n, err := ImportDSC(trustDir, []string{file})
 	fmt.Println(n, err)
 	// Output: 1 <nil>
+}
+
+func TestImportRepairsDamagedCopy(t *testing.T) {
+	a, _ := newDSC(t, dscOptions{})
+	in := writeFile(t, t.TempDir(), "a.pem", pemOf(a))
+	trustDir := t.TempDir()
+	if _, err := ImportDSC(trustDir, []string{in}); err != nil {
+		t.Fatal(err)
+	}
+	stored := filepath.Join(trustDir, dscSubdir, fingerprint(a)+".pem")
+	if err := os.WriteFile(stored, []byte("damaged"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadTrustStore(trustDir); err == nil {
+		t.Fatal("damaged store loaded")
+	}
+	if _, err := ImportDSC(trustDir, []string{in}); err != nil {
+		t.Fatal(err)
+	}
+	if store, err := LoadTrustStore(trustDir); err != nil || store.Len() != 1 {
+		t.Fatalf("after re-import: %v", err)
+	}
 }
