@@ -18,6 +18,18 @@ func Run(t *testing.T, open Opener) {
 	tests := map[string]func(*testing.T, Opener){
 		"Ping":       testPing,
 		"AuditChain": testAuditChain,
+		// registration and booking (issue 3)
+		"OTPLogin":           testOTPLogin,
+		"OTPLimits":          testOTPLimits,
+		"Tokens":             testTokens,
+		"BeneficiaryOTP":     testBeneficiaryOTP,
+		"Beneficiaries":      testBeneficiaries,
+		"StaffAccounts":      testStaffAccounts,
+		"Places":             testPlaces,
+		"SessionsSearch":     testSessionsSearch,
+		"BookingFlow":        testBookingFlow,
+		"BookingRace":        testBookingRace,
+		"EligibilityHistory": testEligibilityHistory,
 	}
 	for name, test := range tests {
 		t.Run(name, func(t *testing.T) {
