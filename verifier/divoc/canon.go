@@ -35,7 +35,15 @@ func (e *linkedDataError) Unwrap() error { return e.err }
 // canonicalize expands doc in safe mode, checks that everything in it
 // survives into RDF (see checkExpanded), and returns its URDNA2015
 // canonical N-Quads. Errors are *linkedDataError.
-func canonicalize(doc map[string]any) (string, error) {
+func canonicalize(doc map[string]any) (nquads string, err error) {
+	// json-gold panics on some malformed input (found by fuzzing: an object
+	// whose "type", or "" member, is not a string). checkShape refuses those
+	// shapes first; this keeps any other such input a rejection, not a crash.
+	defer func() {
+		if r := recover(); r != nil {
+			nquads, err = "", &linkedDataError{code: "jsonld_invalid", err: fmt.Errorf("the JSON-LD processor failed on this input: %v", r)}
+		}
+	}()
 	proc := ld.NewJsonLdProcessor()
 	opts := jsonldOptions()
 	expanded, err := proc.Expand(doc, opts)

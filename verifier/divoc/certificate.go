@@ -54,6 +54,15 @@ func walkShape(path string, v any) error {
 			return malformed("unexpected object at %s", path)
 		}
 		for k, e := range t {
+			if k == "" {
+				return malformed("empty member name at %s", orRoot(path))
+			}
+			if k == "type" && !isTypeValue(e) {
+				return malformed("%s is not a string or a list of strings", joinPath(path, k))
+			}
+			if _, isString := e.(string); k == "id" && !isString && path != "evidence[].verifier" {
+				return malformed("%s is not a string", joinPath(path, k))
+			}
 			if strings.HasPrefix(k, "@") {
 				if path == "" && k == "@context" {
 					continue // checked by checkContext
@@ -92,6 +101,23 @@ func walkShape(path string, v any) error {
 		}
 	}
 	return nil
+}
+
+// isTypeValue reports whether v is a string or an array of strings, the
+// only forms a "type" member takes.
+func isTypeValue(v any) bool {
+	switch t := v.(type) {
+	case string:
+		return true
+	case []any:
+		for _, e := range t {
+			if _, ok := e.(string); !ok {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 func joinPath(path, key string) string {

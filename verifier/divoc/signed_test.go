@@ -88,3 +88,24 @@ func TestCheckSignedSamples(t *testing.T) {
 		}
 	}
 }
+
+// json-gold panics when a "type" (or "" member) is not a string; the
+// fuzzer found it. checkShape refuses such input, and canonicalize turns a
+// panic into an error should any other input provoke one.
+func TestJSONLDPanicsAreContained(t *testing.T) {
+	for _, obj := range []map[string]any{{"": 10.0}, {"type": 5.0}} {
+		doc := map[string]any{
+			"@context":          []any{credentialsV1URL, cowinV1URL},
+			"type":              []any{"VerifiableCredential", "ProofOfVaccinationCredential"},
+			"credentialSubject": map[string]any{"type": "Person", "address": obj},
+		}
+		var lde *linkedDataError
+		if _, err := canonicalize(doc); !errors.As(err, &lde) || lde.code != "jsonld_invalid" {
+			t.Errorf("%v: canonicalize returned %v, want jsonld_invalid", obj, err)
+		}
+		var p *problem
+		if err := checkShape(doc); !errors.As(err, &p) || p.code != "certificate_malformed" {
+			t.Errorf("%v: checkShape returned %v, want certificate_malformed", obj, err)
+		}
+	}
+}
