@@ -14,8 +14,10 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/vaxcert/vaxcert/booking"
 	"github.com/vaxcert/vaxcert/internal/metrics"
 	"github.com/vaxcert/vaxcert/keys"
+	"github.com/vaxcert/vaxcert/registration"
 )
 
 // MaxBodyBytes bounds every request body unless a route sets its own limit.
@@ -37,6 +39,13 @@ type Config struct {
 	Keys   KeySet
 	Store  Pinger
 	Auth   TokenVerifier
+
+	// Registration and booking (citizen.go); their routes are mounted when
+	// both services are set.
+	Registration   *registration.Service
+	Booking        *booking.Service
+	RateLimits     RateLimits // zero fields: DefaultRateLimits
+	ClientIPHeader string     // e.g. X-Real-IP, set by a trusted reverse proxy; empty: the peer address
 }
 
 // Server is the vaxcert HTTP API.
@@ -56,6 +65,7 @@ func New(cfg Config) *Server {
 	}
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, s.logRequests, s.recoverer, limitBody(MaxBodyBytes))
+	s.mountWeb(r) // web pages, static assets, CSRF guard (web.go); adds middleware, so before any route
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "not-found", "There is no resource at this path.")
 	})
@@ -70,6 +80,7 @@ func New(cfg Config) *Server {
 		r.Use(allowAnyOrigin)
 		r.Get("/.well-known/jwks.json", s.jwks)
 	})
+	s.mountCitizen(r, cfg)
 	s.router = r
 	return s
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaxcert/vaxcert/audit"
 	"github.com/vaxcert/vaxcert/internal/problem"
 	"github.com/vaxcert/vaxcert/registration"
 	"github.com/vaxcert/vaxcert/vaccine"
@@ -24,6 +25,7 @@ type Config struct {
 	Doses         DoseHistory
 	Catalog       *vaccine.Catalog // nil: vaccine.Default
 	Now           func() time.Time // nil: time.Now
+	Audit         audit.Store      // records changes to places and sessions; nil: none
 }
 
 // Service is booking.
@@ -33,6 +35,7 @@ type Service struct {
 	doses   DoseHistory
 	catalog *vaccine.Catalog
 	now     func() time.Time
+	audit   audit.Store
 }
 
 // NewService builds the service.
@@ -40,7 +43,7 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Beneficiaries == nil || cfg.Doses == nil {
 		return nil, errors.New("booking: Store, Beneficiaries and Doses are required")
 	}
-	s := &Service{store: cfg.Store, benes: cfg.Beneficiaries, doses: cfg.Doses, catalog: cfg.Catalog, now: cfg.Now}
+	s := &Service{store: cfg.Store, benes: cfg.Beneficiaries, doses: cfg.Doses, catalog: cfg.Catalog, now: cfg.Now, audit: cfg.Audit}
 	if s.catalog == nil {
 		s.catalog = vaccine.Default
 	}
@@ -166,8 +169,9 @@ func ValidateCentre(c Centre) (Centre, error) {
 	return c, nil
 }
 
-// PutCentre creates or updates a centre.
-func (s *Service) PutCentre(ctx context.Context, c Centre) (Centre, error) {
+// PutCentre creates or updates a centre; actor is recorded in the audit log
+// ("user:<account>", "cli:<os user>").
+func (s *Service) PutCentre(ctx context.Context, actor string, c Centre) (Centre, error) {
 	c, err := ValidateCentre(c)
 	if err != nil {
 		return Centre{}, err
@@ -175,7 +179,19 @@ func (s *Service) PutCentre(ctx context.Context, c Centre) (Centre, error) {
 	if err := s.store.PutCentre(ctx, c); err != nil {
 		return Centre{}, err
 	}
+	if err := s.record(ctx, actor, "centre.put", c.ID, c.Name); err != nil {
+		return Centre{}, err
+	}
 	return s.store.Centre(ctx, c.ID)
+}
+
+// record appends to the audit log, if one is configured.
+func (s *Service) record(ctx context.Context, actor, action, subject, detail string) error {
+	if s.audit == nil {
+		return nil
+	}
+	_, err := s.audit.AppendAudit(ctx, audit.Entry{At: s.now(), Actor: actor, Action: action, Subject: subject, Detail: detail})
+	return err
 }
 
 // Default slots when a session names none.
@@ -233,12 +249,17 @@ func (s *Service) ValidateSession(in NewSession) (Session, error) {
 }
 
 // AddSession plans a session.
-func (s *Service) AddSession(ctx context.Context, in NewSession) (SessionAt, error) {
+func (s *Service) AddSession(ctx context.Context, actor string, in NewSession) (SessionAt, error) {
 	sess, err := s.ValidateSession(in)
 	if err != nil {
 		return SessionAt{}, err
 	}
 	if err := s.store.AddSession(ctx, sess); err != nil {
+		return SessionAt{}, err
+	}
+	detail := fmt.Sprintf("centre %s, %s, %s, capacity %d/%d/%d", sess.CentreID, sess.Date.Format(time.DateOnly), sess.Vaccine,
+		sess.Capacity.Dose1, sess.Capacity.Dose2, sess.Capacity.Precaution)
+	if err := s.record(ctx, actor, "session.added", sess.ID, detail); err != nil {
 		return SessionAt{}, err
 	}
 	return s.store.Session(ctx, sess.ID)
@@ -400,4 +421,9 @@ func NewID() string {
 func CentreNumber(id string) int64 {
 	n, _ := strconv.ParseInt(id, 10, 64)
 	return n
+}
+
+// DoseHistory is a beneficiary's doses, ordered by number.
+func (s *Service) DoseHistory(ctx context.Context, refID string) ([]vaccine.Dose, error) {
+	return s.doses.DoseHistory(ctx, refID)
 }

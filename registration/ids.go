@@ -216,7 +216,8 @@ func NormalizeGender(s string) (string, error) {
 }
 
 // NormalizeName trims and collapses spaces and checks that a name is made of
-// letters, combining marks, spaces and . ' - only.
+// Latin letters, combining marks, spaces and . ' - only: names are written
+// as on the photo ID and printed on certificates that must be read abroad.
 func NormalizeName(s string) (string, error) {
 	name := strings.Join(strings.Fields(s), " ")
 	if name == "" {
@@ -228,11 +229,11 @@ func NormalizeName(s string) (string, error) {
 	letters := 0
 	for _, r := range name {
 		switch {
-		case unicode.IsLetter(r):
+		case unicode.Is(unicode.Latin, r):
 			letters++
 		case unicode.Is(unicode.M, r), r == ' ', r == '.', r == '\'', r == '-':
 		default:
-			return "", problem.Invalidf("name-invalid", "A name may contain letters, spaces and . ' - only.")
+			return "", problem.Invalidf("name-invalid", "Write the name in English letters as on the photo ID; it may contain letters, spaces and . ' - only.")
 		}
 	}
 	if letters == 0 {

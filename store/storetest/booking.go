@@ -43,11 +43,11 @@ func testPlaces(t *testing.T, open Opener) {
 	// Update a centre; an unknown district is refused.
 	upd := TestCentre
 	upd.Name = "Kamla Nehru Hospital (new wing)"
-	if _, err := c.Book.PutCentre(ctx, upd); err != nil {
+	if _, err := c.Book.PutCentre(ctx, "test", upd); err != nil {
 		t.Fatal(err)
 	}
 	upd.ID, upd.DistrictID = "600009", 9999
-	if _, err := c.Book.PutCentre(ctx, upd); !errors.Is(err, booking.ErrDistrictNotFound) {
+	if _, err := c.Book.PutCentre(ctx, "test", upd); !errors.Is(err, booking.ErrDistrictNotFound) {
 		t.Fatalf("unknown district: %v", err)
 	}
 	if err := c.Store.PutDistrict(ctx, booking.District{ID: 1, StateID: 999, Name: "Nowhere"}); !errors.Is(err, booking.ErrStateNotFound) {
@@ -55,7 +55,7 @@ func testPlaces(t *testing.T, open Opener) {
 	}
 	bad := TestCentre
 	bad.ID = "C-1"
-	_, err = c.Book.PutCentre(ctx, bad)
+	_, err = c.Book.PutCentre(ctx, "test", bad)
 	wantProblem(t, err, problem.Invalid, "centre-invalid")
 }
 
@@ -120,11 +120,11 @@ func testSessionsSearch(t *testing.T, open Opener) {
 		{CentreID: TestCentre.ID, Date: today.Format(time.DateOnly), Vaccine: "COVISHIELD", Capacity: booking.Capacity{Dose1: -1, Dose2: 5}},
 		{CentreID: TestCentre.ID, Date: today.Format(time.DateOnly), Vaccine: "COVISHIELD", MinAge: 45, MaxAge: 18, Capacity: booking.Capacity{Dose1: 1}},
 	} {
-		if _, err := c.Book.AddSession(ctx, in); !problem.Is(err, problem.Invalid) {
+		if _, err := c.Book.AddSession(ctx, "test", in); !problem.Is(err, problem.Invalid) {
 			t.Errorf("AddSession(%+v) = %v, want Invalid", in, err)
 		}
 	}
-	_, err := c.Book.AddSession(ctx, booking.NewSession{CentreID: "999999", Date: today.Format(time.DateOnly), Vaccine: "COVISHIELD", Capacity: booking.Capacity{Dose1: 1}})
+	_, err := c.Book.AddSession(ctx, "test", booking.NewSession{CentreID: "999999", Date: today.Format(time.DateOnly), Vaccine: "COVISHIELD", Capacity: booking.Capacity{Dose1: 1}})
 	if !errors.Is(err, booking.ErrCentreNotFound) {
 		t.Errorf("session at unknown centre: %v", err)
 	}

@@ -183,7 +183,7 @@ func (c *Citizens) Places(t testing.TB) {
 // Session plans a session days from today at a centre.
 func (c *Citizens) Session(t testing.TB, centre, vaccineCode string, days int, capacity booking.Capacity) booking.SessionAt {
 	t.Helper()
-	s, err := c.Book.AddSession(context.Background(), booking.NewSession{
+	s, err := c.Book.AddSession(context.Background(), "test", booking.NewSession{
 		CentreID: centre, Date: c.Book.Today().AddDate(0, 0, days).Format(time.DateOnly), Vaccine: vaccineCode,
 		MinAge: 18, Capacity: capacity, Slots: []string{"FORENOON", "AFTERNOON"},
 	})
