@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vaxcert/vaxcert/shc"
 	"github.com/vaxcert/vaxcert/verifier/trust"
@@ -58,6 +59,13 @@ func (v *Verifier) verifySHC(jws, source string, fromQR bool) verdict.Result {
 	raw, err := shc.Inflate(j.Deflated, shc.MaxInflatedSize)
 	if err != nil {
 		r.rejectErr(err, "deflate_invalid")
+		return r.Result
+	}
+	// JSON is UTF-8 (RFC 8259 8.1). encoding/json would quietly turn bad
+	// bytes into U+FFFD, so the card would show a name its signed bytes do
+	// not spell, and other verifiers might read those bytes differently.
+	if !utf8.Valid(raw) {
+		r.Reject("payload_utf8", "payload is not valid UTF-8")
 		return r.Result
 	}
 	p, err := shc.DecodePayload(raw)
