@@ -33,6 +33,7 @@ const SHCMediaType = "application/smart-health-card"
 type assembly struct {
 	src   []byte
 	xref  int   // offset of "xref"
+	after int   // offset just past the xref entries ("trailer" follows)
 	offs  []int // object offsets from the xref table, index = object number
 	edits []span
 	objs  [][]byte // bodies of appended objects, numbered from len(offs)
@@ -59,6 +60,7 @@ func newAssembly(src []byte) (*assembly, error) {
 	if _, err := fmt.Sscanf(string(sub), "%d %d", &first, &count); err != nil || first != 0 || count < 1 || len(rest) < 20*count {
 		return nil, fmt.Errorf("assemble PDF: malformed xref subsection %q", sub)
 	}
+	a.after = len(src) - len(rest) + 20*count
 	a.offs = make([]int, count)
 	for i := 1; i < count; i++ {
 		entry := rest[20*i : 20*i+20]
@@ -147,10 +149,14 @@ func (a *assembly) bytes() ([]byte, error) {
 	size := len(a.offs) + len(a.objs)
 	// The trailer's /Size counts the appended objects too.
 	tr := bytes.LastIndex(a.src, []byte("\n/Size "))
-	if tr < a.xref {
+	if tr < a.after {
 		return nil, fmt.Errorf("assemble PDF: no /Size in the trailer")
 	}
-	trEnd := tr + len("\n/Size ") + bytes.IndexByte(a.src[tr+len("\n/Size "):], '\n')
+	nl := bytes.IndexByte(a.src[tr+len("\n/Size "):], '\n')
+	if nl < 0 {
+		return nil, fmt.Errorf("assemble PDF: malformed trailer")
+	}
+	trEnd := tr + len("\n/Size ") + nl
 
 	out := make([]byte, 0, len(a.src)+16<<10)
 	shift := func(off int) int {
@@ -185,8 +191,7 @@ func (a *assembly) bytes() ([]byte, error) {
 	for _, off := range newOffs {
 		out = fmt.Appendf(out, "%010d 00000 n \n", off)
 	}
-	trailerStart := a.xref + len("xref\n") + len(strconv.Itoa(len(a.offs))) + len("0 \n") + 20*len(a.offs)
-	out = append(out, a.src[trailerStart:tr]...)
+	out = append(out, a.src[a.after:tr]...)
 	out = fmt.Appendf(out, "\n/Size %d", size)
 	sx := bytes.LastIndex(a.src, []byte("startxref\n"))
 	if sx < trEnd {

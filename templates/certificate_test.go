@@ -435,3 +435,31 @@ func TestDatesInIST(t *testing.T) {
 		}
 	}
 }
+
+// TestSample keeps docs/sample-certificate.pdf equal to what the renderer
+// makes of the sample beneficiary; -update rewrites it and its page-1
+// preview docs/sample-certificate.png (pdftoppm, 100 dpi).
+func TestSample(t *testing.T) {
+	c := sampleCertificate(t)
+	pdf := render(t, c, Options{})
+	docs := filepath.Join(repoRoot(t), "docs")
+	pdfPath := filepath.Join(docs, "sample-certificate.pdf")
+	if *update {
+		if err := os.MkdirAll(docs, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(pdfPath, pdf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(docs, "sample-certificate.png"), rasterize(t, pdf, 100), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(pdfPath)
+	if err != nil {
+		t.Fatalf("%v (run go test ./templates -run TestSample -update)", err)
+	}
+	if !bytes.Equal(got, pdf) {
+		t.Errorf("docs/sample-certificate.pdf is stale; run go test ./templates -run TestSample -update")
+	}
+}

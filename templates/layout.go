@@ -180,19 +180,16 @@ func (d *doc) certificate(c *Certificate, travel bool) {
 			}
 			d.text(textX, y, ln, stBody)
 		}
-		if st.extra != "" {
-			y += stBody.lineHeight()
-			for j, ln := range d.wrap(st.extra, stCellBold, textW) {
-				if j > 0 {
-					y += stBody.lineHeight()
-				}
-				d.text(textX, y, ln, style{size: 9, bold: true, color: colAccent})
-			}
-		}
 		if st.second != "" {
 			for _, ln := range d.wrap(st.second, stBody2, textW) {
 				y += stBody2.lineHeight()
 				d.text(textX, y, ln, stBody2)
+			}
+		}
+		if st.extra != "" {
+			for _, ln := range d.wrap(st.extra, stCellBold, textW) {
+				y += stBody.lineHeight()
+				d.text(textX, y, ln, style{size: 9, bold: true, color: colAccent})
 			}
 		}
 		y += 1
@@ -237,9 +234,9 @@ func (d *doc) doseTable(y float64, c *Certificate) float64 {
 		{22, en.Labels.Dose, pick(func(l *labels) string { return l.Dose })},
 		{23, en.Labels.Date, pick(func(l *labels) string { return l.Date })},
 		{36, en.Labels.Vaccine, pick(func(l *labels) string { return l.Vaccine })},
-		{24, en.Labels.Batch, pick(func(l *labels) string { return l.Batch })},
+		{20, en.Labels.Batch, pick(func(l *labels) string { return l.Batch })},
 		{32, en.Labels.VaccinatedBy, pick(func(l *labels) string { return l.VaccinatedBy })},
-		{43, en.Labels.VaccinatedAt, pick(func(l *labels) string { return l.VaccinatedAt })},
+		{47, en.Labels.VaccinatedAt, pick(func(l *labels) string { return l.VaccinatedAt })},
 	}
 	pad := 2.0
 	headH := 7.5

@@ -24,9 +24,8 @@ func checkQR(mods [][]bool) error {
 // qrPath returns the dark modules as one PDF path of rectangles in module
 // units (x right, y down from the top-left module). Horizontal runs of dark
 // modules become one rectangle, and a run repeated on the rows below grows
-// that rectangle downwards instead of starting a new one: a typical SMART
-// Health Card symbol (version 22) needs about 40% fewer rectangles than
-// modules. Filling everything as a single path leaves no hairline seams
+// that rectangle downwards instead of starting a new one: a SMART Health
+// Card symbol needs less than half as many rectangles as dark modules. Filling everything as a single path leaves no hairline seams
 // between neighbouring squares when viewers anti-alias.
 func qrPath(b []byte, mods [][]bool) []byte {
 	// A rectangle is written out once its run stops repeating downwards.
