@@ -47,7 +47,8 @@ const (
 	didSubdir = "did"
 	// BuiltinDisabledMarker, when present as <trustDir>/did/did-india.disabled
 	// (any content), stops the built-in production key from being trusted.
-	// DisableBuiltin creates it; deleting it trusts the built-in key again.
+	// DisableBuiltin creates it; EnableBuiltin (or deleting it) trusts the
+	// built-in key again.
 	// A key imported with ImportKey is trusted regardless of the marker.
 	BuiltinDisabledMarker = "did-india.disabled"
 
@@ -150,6 +151,19 @@ func DisableBuiltin(trustDir string) error {
 	}
 	note := []byte("The built-in did:india key is not trusted while this file exists.\n")
 	return writeFileAtomic(filepath.Join(dir, BuiltinDisabledMarker), note)
+}
+
+// EnableBuiltin trusts the built-in Government of India key again by
+// removing the marker DisableBuiltin created (no error if there is none).
+func EnableBuiltin(trustDir string) error {
+	if trustDir == "" {
+		return nil
+	}
+	err := os.Remove(filepath.Join(trustDir, didSubdir, BuiltinDisabledMarker))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
 }
 
 // ImportKey trusts the RSA public key in pemPath for did, shown as name:

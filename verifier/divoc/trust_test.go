@@ -80,8 +80,14 @@ func TestDisableBuiltin(t *testing.T) {
 		t.Fatalf("trusted %+v", keys)
 	}
 	// Removing the marker brings the built-in back (deduplicated).
-	if err := os.Remove(filepath.Join(dir, "did", BuiltinDisabledMarker)); err != nil {
+	if err := EnableBuiltin(dir); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "did", BuiltinDisabledMarker)); !os.IsNotExist(err) {
+		t.Fatalf("marker still there: %v", err)
+	}
+	if err := EnableBuiltin(dir); err != nil {
+		t.Fatalf("enabling twice: %v", err)
 	}
 	if keys, _ := TrustedKeys(dir); len(keys) != 1 {
 		t.Fatalf("after removing the marker: %d trusted keys, want 1", len(keys))
