@@ -153,9 +153,9 @@ func nquadsLiteral(v any) (string, bool) {
 }
 
 // escapeNQuads escapes as json-gold's N-Quads writer does.
-func escapeNQuads(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, "\t", `\t`).Replace(s)
-}
+func escapeNQuads(s string) string { return nquadsEscaper.Replace(s) }
+
+var nquadsEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, "\t", `\t`)
 
 func sortedKeys(m map[string]string) []string {
 	return slices.Sorted(maps.Keys(m))
