@@ -153,4 +153,15 @@ func ctxTimeout(t testing.TB, d time.Duration) context.Context {
 	return ctx
 }
 
-var _ = strings.TrimSpace
+// cleanEnv is this process's environment without any VAXCERT_ setting (a
+// developer's own configuration must not leak into the binaries under
+// test), plus extra.
+func cleanEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "VAXCERT_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
