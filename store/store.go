@@ -11,6 +11,7 @@ import (
 
 	"github.com/vaxcert/vaxcert/audit"
 	"github.com/vaxcert/vaxcert/booking"
+	"github.com/vaxcert/vaxcert/issuer"
 	"github.com/vaxcert/vaxcert/registration"
 	"github.com/vaxcert/vaxcert/store/postgres"
 	"github.com/vaxcert/vaxcert/store/sqlite"
@@ -24,6 +25,7 @@ type Store interface {
 	registration.Store
 	booking.Store
 	booking.DoseHistory
+	issuer.Store
 }
 
 var (

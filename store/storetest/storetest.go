@@ -30,6 +30,15 @@ func Run(t *testing.T, open Opener) {
 		"BookingFlow":        testBookingFlow,
 		"BookingRace":        testBookingRace,
 		"EligibilityHistory": testEligibilityHistory,
+		// issuing (issue 4)
+		"IssueAfterEachDose": testIssueAfterEachDose,
+		"DoseRules":          testDoseRules,
+		"Idempotency":        testIdempotency,
+		"CrashRecovery":      testCrashRecovery,
+		"MarkIssuedOnce":     testMarkIssuedOnce,
+		"Corrections":        testCorrections,
+		"Revocation":         testRevocation,
+		"QRBoundary":         testQRBoundary,
 	}
 	for name, test := range tests {
 		t.Run(name, func(t *testing.T) {
