@@ -87,7 +87,10 @@
 // trusted, so it cannot be checked. INVALID: anything else, including a
 // signature that verifies with none of the trusted keys of its DID
 // (signature_invalid). A rejection always makes the result INVALID, even
-// when the key is not trusted. Revocation is not checked: CoWIN publishes
+// when the key is not trusted. Subject, doses and certificate ID are filled
+// whenever they can be read, so the person checking sees what an invalid or
+// untrusted certificate claims; they are vouched for only when VALID.
+// Revocation is not checked: CoWIN publishes
 // no signed offline revocation list.
 //
 // # Reason codes
