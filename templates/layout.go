@@ -96,7 +96,7 @@ func (d *doc) certificate(c *Certificate, travel bool) {
 	qrSize := 64.0
 	qrX := pageW - marginX - qrSize
 	tableW := qrX - 6 - marginX
-	type row struct{ label, label2, value, value2 string }
+	type row = kvRow
 	rows := []row{{en.Labels.Name, s(func(l *lang) string { return l.Labels.Name }), c.Name, ""}}
 	birth := c.BirthDate.In(d.loc)
 	if travel {
@@ -118,36 +118,7 @@ func (d *doc) certificate(c *Certificate, travel bool) {
 	}
 	rows = append(rows, row{en.Labels.ReferenceID, s(func(l *lang) string { return l.Labels.ReferenceID }), c.ReferenceID, ""})
 
-	labelW := 44.0
-	valueX := marginX + labelW
-	valueW := tableW - labelW - 2
-	ry := y + 1
-	for i, r := range rows {
-		lines := d.wrap(r.value, stValue, valueW)
-		h := 4.5 + float64(len(lines)-1)*stValue.lineHeight()
-		if sec != nil || r.value2 != "" {
-			h += 4.2
-		}
-		h += 3.5
-		top := ry
-		base := top + 5
-		d.text(marginX+1, base, r.label, stLabel)
-		if r.label2 != "" {
-			d.text(marginX+1, base+4.2, r.label2, stLabel)
-		}
-		vy := base + 0.3
-		for _, ln := range lines {
-			d.text(valueX, vy, ln, stValue)
-			vy += stValue.lineHeight()
-		}
-		if r.value2 != "" {
-			d.text(valueX, vy-stValue.lineHeight()+4.2, r.value2, stValue2)
-		}
-		ry = top + h
-		if i < len(rows)-1 {
-			d.rule(marginX, marginX+tableW, ry, colRule, 0.2)
-		}
-	}
+	ry := d.keyValues(y+1, tableW, rows)
 	// Quiet zone: the page around the symbol is blank for more than the
 	// four modules the QR specification asks for.
 	qrY := y + 2
@@ -206,6 +177,46 @@ func (d *doc) certificate(c *Certificate, travel bool) {
 		d.textCenter(pageW/2, fy+4, sec.Labels.Footer, stFooter)
 	}
 	d.rect(0, pageH-2.5, pageW, 2.5, colGreen)
+}
+
+// kvRow is a labelled value; label2 and value2 are the second language's
+// forms, printed smaller beneath.
+type kvRow struct{ label, label2, value, value2 string }
+
+// keyValues draws rows of labels and values from the left margin, width
+// wide, and returns the y below the last row.
+func (d *doc) keyValues(y, width float64, rows []kvRow) float64 {
+	const labelW = 44.0
+	valueX := marginX + labelW
+	valueW := width - labelW - 2
+	for i, r := range rows {
+		lines := d.wrap(r.value, stValue, valueW)
+		lines2 := d.wrap(r.value2, stValue2, valueW)
+		h := 4.5 + float64(len(lines)-1)*stValue.lineHeight() + 3.5
+		if d.second != nil || len(lines2) > 0 {
+			h += 4.2 + float64(max(len(lines2)-1, 0))*stValue2.lineHeight()
+		}
+		base := y + 5
+		d.text(marginX+1, base, r.label, stLabel)
+		if r.label2 != "" {
+			d.text(marginX+1, base+4.2, r.label2, stLabel)
+		}
+		vy := base + 0.3
+		for _, ln := range lines {
+			d.text(valueX, vy, ln, stValue)
+			vy += stValue.lineHeight()
+		}
+		vy += 4.2 - stValue.lineHeight()
+		for _, ln := range lines2 {
+			d.text(valueX, vy, ln, stValue2)
+			vy += stValue2.lineHeight()
+		}
+		y += h
+		if i < len(rows)-1 {
+			d.rule(marginX, marginX+width, y, colRule, 0.2)
+		}
+	}
+	return y
 }
 
 // section draws a section heading bar and returns the y below it.

@@ -135,7 +135,7 @@ func (p *testPDF) attachments() ([]embeddedFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	tree := regexp.MustCompile(`/EmbeddedFiles << /Names \[((?:\([^)]*\) \d+ 0 R ?)*)\] >>`).FindSubmatch(root)
+	tree := regexp.MustCompile(`/EmbeddedFiles << /Names \[\s*((?:\([^)]*\) \d+ 0 R\s*)*)\] >>`).FindSubmatch(root)
 	if tree == nil {
 		return nil, fmt.Errorf("catalog has no EmbeddedFiles name tree: %s", root)
 	}
