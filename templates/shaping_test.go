@@ -212,7 +212,8 @@ func TestLayoutRuns(t *testing.T) {
 		{"नाम (Name)", "dc"},
 		{"2 में से 1", "d"},
 		{"इस PDF में", "dcd"},
-		{"Łukasz", "lc"},
+		{"Łukasz", "l"},
+		{"Łukasz / लुकाश", "ld"},
 		{"Zoë – “quoted”", "c"},
 		{"क़ि", "d"},
 	} {

@@ -103,17 +103,24 @@ func (ts *typeset) layoutUncached(s string, bold bool) (*line, bool, error) {
 	runes := []rune(s)
 	targets := make([]target, len(runes))
 	assigned := make([]bool, len(runes))
+	// A Latin text with a letter beyond WinAnsi (Łukasz) is set wholly in
+	// the fallback face rather than switching faces inside its words.
+	latinInCore := true
+	for _, r := range runes {
+		if _, ok := winAnsi(r); !ok && language.LookupScript(r) == language.Latin {
+			latinInCore = false
+			break
+		}
+	}
 	// Pass 1: runes of a definite script choose their printer.
 	for i, r := range runes {
 		sc := language.LookupScript(r)
 		if !sc.Strong() {
 			continue
 		}
-		if sc == language.Latin {
-			if _, ok := winAnsi(r); ok {
-				targets[i], assigned[i] = target{script: sc}, true
-				continue
-			}
+		if sc == language.Latin && latinInCore {
+			targets[i], assigned[i] = target{script: sc}, true
+			continue
 		}
 		fam := ts.familyFor(r, bold)
 		if fam == nil {
