@@ -16,6 +16,7 @@ import (
 
 	"github.com/vaxcert/vaxcert/booking"
 	"github.com/vaxcert/vaxcert/internal/metrics"
+	"github.com/vaxcert/vaxcert/issuer"
 	"github.com/vaxcert/vaxcert/keys"
 	"github.com/vaxcert/vaxcert/registration"
 )
@@ -46,6 +47,13 @@ type Config struct {
 	Booking        *booking.Service
 	RateLimits     RateLimits // zero fields: DefaultRateLimits
 	ClientIPHeader string     // e.g. X-Real-IP, set by a trusted reverse proxy; empty: the peer address
+
+	// Issuer records doses and serves certificates and CRLs (issuing.go);
+	// its routes are mounted when it is set. DownloadSecret (at least 16
+	// bytes) signs the grants of the public download by OTP, which also
+	// needs Registration.
+	Issuer         *issuer.Service
+	DownloadSecret []byte
 }
 
 // Server is the vaxcert HTTP API.
@@ -81,6 +89,7 @@ func New(cfg Config) *Server {
 		r.Get("/.well-known/jwks.json", s.jwks)
 	})
 	s.mountCitizen(r, cfg)
+	s.mountIssuing(r, cfg)
 	s.router = r
 	return s
 }

@@ -63,8 +63,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	issuerSvc, err := newIssuer(&c, st, keystore, iss, log)
+	if err != nil {
+		return err
+	}
+	defer issuerSvc.Close()
+	go issuerSvc.Run(ctx) // finishes certificates a crash left pending, now and periodically
+	downloadSecret, err := keys.LoadOrCreateSecret(secretsDir(&c), "download-grant")
+	if err != nil {
+		return err
+	}
 	log.Info("vaxcert listening", "addr", ln.Addr().String(), "issuer_url", iss, "store", store.Describe(c.db, c.data))
-	srv := api.New(api.Config{Logger: log, Keys: publishedKeys{keystore}, Store: st})
+	srv := api.New(api.Config{Logger: log, Keys: issuerSvc, Store: st, Issuer: issuerSvc, DownloadSecret: downloadSecret})
 	if err := httpserver.Serve(ctx, ln, srv); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
@@ -83,16 +93,4 @@ func issuerOrDefault(iss, addr string) (string, error) {
 		return "", fmt.Errorf("--issuer-url %q: want an absolute http(s) URL without query or fragment", iss)
 	}
 	return strings.TrimSuffix(iss, "/"), nil
-}
-
-// publishedKeys is the JWKS as the key store has it on disk now, so keys
-// rotated or revoked with the CLI while the service runs are published
-// without a restart.
-type publishedKeys struct{ fs *keys.FileStore }
-
-func (p publishedKeys) PublishedKeys(ctx context.Context) (keys.JWKS, error) {
-	if err := p.fs.Reload(); err != nil {
-		return keys.JWKS{}, err
-	}
-	return p.fs.JWKS(func(string) int { return 0 }), nil
 }
