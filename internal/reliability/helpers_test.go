@@ -10,8 +10,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -57,6 +59,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(launchEnv) != "" {
+		os.Exit(launch())
+	}
 	flag.Parse()
 	code := m.Run()
 	if binDir != "" {
@@ -164,4 +169,53 @@ func cleanEnv(extra ...string) []string {
 		}
 	}
 	return append(env, extra...)
+}
+
+// launchEnv turns the test binary into a small launcher (see measuredRun).
+const launchEnv = "RELIABILITY_LAUNCH_RSS_FILE"
+
+// launch runs os.Args[1:] with this process's standard streams and writes
+// the child's peak resident set, in bytes, to the file named by launchEnv.
+func launch() int {
+	out := os.Getenv(launchEnv)
+	os.Unsetenv(launchEnv)
+	cmd := exec.Command(os.Args[1], os.Args[2:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	err := cmd.Run()
+	code := 0
+	if exit, ok := err.(*exec.ExitError); ok {
+		code = exit.ExitCode()
+	} else if err != nil {
+		fmt.Fprintln(os.Stderr, "launcher:", err)
+		return 125
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		os.WriteFile(out, []byte(strconv.FormatInt(ru.Maxrss<<10, 10)), 0o600)
+	}
+	return code
+}
+
+// measuredCommand returns a command that runs bin through a launcher (this
+// test binary, small at the time it forks), so that the peak resident set
+// it reports is the child's own. On Linux a child started straight from a
+// big process inherits that process's high-water mark, which would make
+// every measurement read the size of the test process. rss reads the figure
+// once the command has finished.
+func measuredCommand(t *testing.T, bin string, args ...string) (cmd *exec.Cmd, rss func() int64) {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "rss")
+	cmd = exec.Command(self, append([]string{bin}, args...)...)
+	cmd.Env = cleanEnv(launchEnv + "=" + f)
+	return cmd, func() int64 {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatalf("no resident-set figure from the launcher: %v", err)
+		}
+		n, _ := strconv.ParseInt(string(b), 10, 64)
+		return n
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"image"
@@ -21,6 +22,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -495,4 +497,65 @@ func patchPNGSize(t *testing.T, b []byte, w, h int) []byte {
 	crc := crc32.ChecksumIEEE(out[12:29])
 	put(29, int(crc))
 	return out
+}
+
+// TestHostileCertificatesVaxverify runs the same hostile certificates
+// through the vaxverify binary, trust store on disk: each exits 1 with a
+// JSON report refusing it with a reason, within a bounded resident set, and
+// the binary contacts no URL the card names.
+func TestHostileCertificatesVaxverify(t *testing.T) {
+	bin := binary(t, "vaxverify")
+	w := newHostileWorld(t)
+	dir := t.TempDir()
+	run := func(t *testing.T, input []byte) (report cliReport, code int, maxRSS int64, stderr string) {
+		t.Helper()
+		path := filepath.Join(dir, "card")
+		if err := os.WriteFile(path, input, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var stdout, errb bytes.Buffer
+		cmd, rss := measuredCommand(t, bin, "verify", "--trust", w.trustDir, "--json", "--at", "2026-03-01T00:00:00Z", path)
+		cmd.Stdout, cmd.Stderr = &stdout, &errb
+		err := cmd.Run()
+		var exit *exec.ExitError
+		switch {
+		case errors.As(err, &exit):
+			code = exit.ExitCode()
+		case err != nil:
+			t.Fatal(err)
+		}
+		maxRSS = rss()
+		if err := json.Unmarshal(stdout.Bytes(), &report); err != nil {
+			t.Fatalf("exit %d, not a JSON report: %v\n%s\n%s", code, err, stdout.String(), errb.String())
+		}
+		return report, code, maxRSS, errb.String()
+	}
+
+	if rep, code, _, stderr := run(t, w.genuine(t)); code != 0 || len(rep.Results) != 1 || rep.Results[0].Status != verdict.Valid {
+		t.Fatalf("genuine control card: exit %d, %+v %s", code, rep, stderr)
+	}
+	for _, c := range w.hostileCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			rep, code, rss, stderr := run(t, c.input)
+			if code != 1 {
+				t.Errorf("exit %d, want 1 (invalid); stderr %s", code, stderr)
+			}
+			checkRefused(t, c, rep.Results)
+			// The process as a whole: runtime, trust store, the input and
+			// its working copies.
+			t.Logf("peak RSS %s", mib(uint64(rss)))
+			limit := int64(64<<20 + hostilePerByte*len(c.input))
+			if rss > limit {
+				t.Errorf("peak resident set %s; bound %s", mib(uint64(rss)), mib(uint64(limit)))
+			}
+		})
+	}
+	if n := w.hits.Load(); n != 0 {
+		t.Errorf("vaxverify made %d requests to URLs named by hostile cards", n)
+	}
+}
+
+// cliReport is the part of vaxverify's --json report these tests read.
+type cliReport struct {
+	Results []verdict.Result `json:"results"`
 }
