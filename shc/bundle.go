@@ -1,7 +1,6 @@
 package shc
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -75,28 +74,30 @@ func ReadBundle(b Bundle) (BundleContents, []Problem) {
 
 	var refs []string
 	for i, e := range b.Entry {
-		var generic map[string]any
-		if err := json.Unmarshal(e.Resource, &generic); err != nil || generic == nil {
-			fail("fhir_resource_invalid", "entry %d: resource is not a JSON object", i)
+		facts, err := readResource(e.Resource, refs[:0])
+		if err != nil {
+			if facts.resourceType != "" {
+				fail("fhir_resource_invalid", "entry %d: %s: %v", i, facts.resourceType, err)
+			} else {
+				fail("fhir_resource_invalid", "entry %d: resource is not a valid JSON object: %v", i, err)
+			}
 			continue
 		}
-		rt, _ := generic["resourceType"].(string)
+		refs = facts.refs
+		rt := facts.resourceType
 		if rt == "" {
 			fail("fhir_resource_invalid", "entry %d: resource has no resourceType", i)
 			continue
 		}
-		if _, ok := generic["id"]; ok {
+		if facts.hasID {
 			warn("fhir_resource_id", "entry %d: %s carries Resource.id, which health cards omit", i, rt)
 		}
-		if m, ok := generic["meta"]; ok {
-			if mm, isObj := m.(map[string]any); !isObj || len(mm) != 1 || mm["security"] == nil {
-				warn("fhir_meta", "entry %d: %s.meta holds more than meta.security", i, rt)
-			}
+		if facts.metaOther {
+			warn("fhir_meta", "entry %d: %s.meta holds more than meta.security", i, rt)
 		}
-		if _, ok := generic["text"]; ok {
+		if facts.hasText {
 			warn("fhir_text", "entry %d: %s carries narrative text, which health cards omit", i, rt)
 		}
-		refs = collectReferences(generic, refs[:0])
 		for _, r := range refs {
 			switch {
 			case strings.HasPrefix(r, "resource:"):
@@ -110,22 +111,13 @@ func ReadBundle(b Bundle) (BundleContents, []Problem) {
 			}
 		}
 
-		switch rt {
-		case "Patient":
-			var p Patient
-			if err := json.Unmarshal(e.Resource, &p); err != nil {
-				fail("fhir_resource_invalid", "entry %d: Patient: %v", i, err)
-				continue
-			}
+		switch {
+		case facts.patient != nil:
 			if out.Patient == nil {
-				out.Patient = &p
+				out.Patient = facts.patient
 			}
-		case "Immunization":
-			var im Immunization
-			if err := json.Unmarshal(e.Resource, &im); err != nil {
-				fail("fhir_resource_invalid", "entry %d: Immunization: %v", i, err)
-				continue
-			}
+		case facts.immunization != nil:
+			im := *facts.immunization
 			switch {
 			case im.Status != "completed":
 				warn("immunization_not_completed", "entry %d: immunization status is %q; not counted as a dose", i, im.Status)
@@ -173,26 +165,6 @@ func resourceIndex(s string) (int, bool) {
 	}
 	n, err := strconv.Atoi(d)
 	return n, err == nil
-}
-
-// collectReferences appends every string value of a "reference" member at any
-// depth of v.
-func collectReferences(v any, acc []string) []string {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, child := range t {
-			if s, ok := child.(string); ok && k == "reference" {
-				acc = append(acc, s)
-				continue
-			}
-			acc = collectReferences(child, acc)
-		}
-	case []any:
-		for _, child := range t {
-			acc = collectReferences(child, acc)
-		}
-	}
-	return acc
 }
 
 func isAbsoluteURI(s string) bool {

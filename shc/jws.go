@@ -16,6 +16,7 @@ import (
 	"io"
 	"math/big"
 	"strings"
+	"sync"
 )
 
 // MaxQRJWSLength is the longest JWS that fits one QR code of version 22 at
@@ -94,53 +95,63 @@ func ParseJWS(s string) (*JWS, error) {
 }
 
 func (j *JWS) parseHeader(raw []byte) error {
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &members); err != nil || members == nil {
+	var alg, zip, kid string
+	var hasAlg, hasZip, hasKid, hasCrit bool
+	r := &jreader{b: raw}
+	notString := func(name string) error {
+		return formatErr("jws_header_invalid", fmt.Sprintf("JWS header %q is not a string", name))
+	}
+	err := r.object(func(k []byte) error {
+		var err error
+		switch string(k) {
+		case "alg":
+			hasAlg = true
+			if alg, err = r.str(); err != nil {
+				return notString(string(k))
+			}
+		case "zip":
+			hasZip = true
+			if zip, err = r.str(); err != nil {
+				return notString(string(k))
+			}
+		case "kid":
+			hasKid = true
+			if kid, err = r.str(); err != nil {
+				return notString(string(k))
+			}
+		case "crit":
+			hasCrit = true
+			return r.skip()
+		case "jku", "jwk", "x5u", "x5c":
+			j.Ignored = append(j.Ignored, string(k))
+			return r.skip()
+		default:
+			return r.skip()
+		}
+		return nil
+	})
+	if err == nil {
+		err = r.end()
+	}
+	if err != nil {
+		if fe := (*FormatError)(nil); errors.As(err, &fe) {
+			return err
+		}
 		return formatErr("jws_header_invalid", "JWS header is not a JSON object")
 	}
-	str := func(name string) (string, bool, error) {
-		v, ok := members[name]
-		if !ok {
-			return "", false, nil
-		}
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			return "", true, formatErr("jws_header_invalid", fmt.Sprintf("JWS header %q is not a string", name))
-		}
-		return s, true, nil
-	}
-	alg, ok, err := str("alg")
 	switch {
-	case err != nil:
-		return err
-	case !ok:
+	case !hasAlg:
 		return formatErr("alg_missing", "JWS header has no alg")
 	case alg != "ES256":
 		return formatErr("alg_not_allowed", fmt.Sprintf("JWS alg %q is not allowed: health cards use ES256 only", alg))
-	}
-	zip, ok, err := str("zip")
-	switch {
-	case err != nil:
-		return err
-	case !ok:
+	case !hasZip:
 		return formatErr("zip_missing", `JWS header has no "zip":"DEF": the payload must be raw-DEFLATE compressed`)
 	case zip != "DEF":
 		return formatErr("zip_not_allowed", fmt.Sprintf("JWS zip %q is not DEF", zip))
-	}
-	kid, ok, err := str("kid")
-	switch {
-	case err != nil:
-		return err
-	case !ok || kid == "":
+	case !hasKid || kid == "":
 		return formatErr("kid_missing", "JWS header has no kid")
-	}
-	if _, ok := members["crit"]; ok {
+	case hasCrit:
 		return formatErr("header_crit", "JWS header has crit: no critical extension is defined for health cards")
-	}
-	for _, name := range []string{"jku", "jwk", "x5u", "x5c"} {
-		if _, ok := members[name]; ok {
-			j.Ignored = append(j.Ignored, name)
-		}
 	}
 	j.Header = Header{Alg: alg, Zip: zip, Kid: kid}
 	return nil
@@ -166,9 +177,29 @@ func (j *JWS) VerifySignature(pub *ecdsa.PublicKey) bool {
 		return false
 	}
 	digest := sha256.Sum256([]byte(j.SigningInput))
-	r := new(big.Int).SetBytes(j.Signature[:32])
-	s := new(big.Int).SetBytes(j.Signature[32:])
-	return ecdsa.Verify(pub, digest[:], r, s)
+	var der [72]byte
+	return ecdsa.VerifyASN1(pub, digest[:], rsToDER(der[:0], j.Signature))
+}
+
+// rsToDER encodes a 64-byte r||s signature as the ASN.1 DER SEQUENCE of two
+// INTEGERs that crypto/ecdsa verifies (without going through big.Int).
+func rsToDER(dst, rs []byte) []byte {
+	integer := func(v []byte) []byte {
+		for len(v) > 1 && v[0] == 0 && v[1] < 0x80 {
+			v = v[1:]
+		}
+		if len(v) == 1 && v[0] == 0 {
+			return []byte{0x02, 0x01, 0x00}
+		}
+		if v[0]&0x80 != 0 {
+			return append([]byte{0x02, byte(len(v) + 1), 0x00}, v...)
+		}
+		return append([]byte{0x02, byte(len(v))}, v...)
+	}
+	r, s := integer(rs[:32]), integer(rs[32:])
+	dst = append(dst, 0x30, byte(len(r)+len(s)))
+	dst = append(dst, r...)
+	return append(dst, s...)
 }
 
 // Inflate decompresses raw DEFLATE (RFC 1951) with a cap on the output.
@@ -178,9 +209,18 @@ func Inflate(deflated []byte, limit int) ([]byte, error) {
 		return nil, formatErr("deflate_invalid", "payload is empty")
 	}
 	br := bytes.NewReader(deflated)
-	fr := flate.NewReader(br)
-	defer fr.Close()
-	out, err := io.ReadAll(io.LimitReader(fr, int64(limit)+1))
+	// A flate reader carries a 32 KiB window; reusing one keeps the hot
+	// path of verification free of that allocation.
+	fr, _ := inflaters.Get().(io.ReadCloser)
+	if fr == nil {
+		fr = flate.NewReader(br)
+	} else if err := fr.(flate.Resetter).Reset(br, nil); err != nil {
+		fr = flate.NewReader(br)
+	}
+	defer inflaters.Put(fr)
+	buf := bytes.NewBuffer(make([]byte, 0, min(4*len(deflated)+512, limit+1)))
+	_, err := buf.ReadFrom(io.LimitReader(fr, int64(limit)+1))
+	out := buf.Bytes()
 	if err != nil {
 		if isZlibHeader(deflated) {
 			return nil, formatErr("deflate_zlib", "payload is zlib-wrapped; health cards use raw DEFLATE")
@@ -222,8 +262,12 @@ func Deflate(data []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+var inflaters sync.Pool
+
 // DecodePayload parses the inflated payload. The JSON must be minified of
 // any surrounding whitespace and must not start with a byte-order mark.
+// Members it does not know are skipped (after validation). The bundle
+// entries' Resource slices alias inflated, which must not change afterwards.
 func DecodePayload(inflated []byte) (*Payload, error) {
 	if bytes.HasPrefix(inflated, []byte{0xEF, 0xBB, 0xBF}) {
 		return nil, formatErr("payload_bom", "payload starts with a UTF-8 byte-order mark")
@@ -231,11 +275,11 @@ func DecodePayload(inflated []byte) (*Payload, error) {
 	if len(inflated) > 0 && (isJSONSpace(inflated[0]) || isJSONSpace(inflated[len(inflated)-1])) {
 		return nil, formatErr("payload_whitespace", "payload JSON has leading or trailing whitespace")
 	}
-	var p Payload
-	if err := json.Unmarshal(inflated, &p); err != nil {
+	p, err := decodePayload(inflated)
+	if err != nil {
 		return nil, formatErr("payload_json", "payload is not the expected JSON: "+err.Error())
 	}
-	return &p, nil
+	return p, nil
 }
 
 func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

@@ -5,8 +5,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/asn1"
 	"encoding/json"
 	"errors"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -584,5 +586,25 @@ func TestReadBundleRules(t *testing.T) {
 				t.Fatalf("%d doses, want %d", len(c.Doses), tt.doses)
 			}
 		})
+	}
+}
+
+func TestRSToDER(t *testing.T) {
+	cases := [][]byte{
+		append(bytes.Repeat([]byte{0}, 31), 1),
+		append([]byte{0x80}, bytes.Repeat([]byte{1}, 31)...),
+		append([]byte{0, 0x80}, bytes.Repeat([]byte{2}, 30)...),
+		append([]byte{0, 0x7f}, bytes.Repeat([]byte{3}, 30)...),
+		bytes.Repeat([]byte{0xff}, 32),
+	}
+	for _, r := range cases {
+		for _, s := range cases {
+			var want struct{ R, S *big.Int }
+			want.R, want.S = new(big.Int).SetBytes(r), new(big.Int).SetBytes(s)
+			der, _ := asn1.Marshal(want)
+			if got := rsToDER(nil, append(append([]byte{}, r...), s...)); !bytes.Equal(got, der) {
+				t.Fatalf("rsToDER(%x, %x) = %x, want %x", r, s, got, der)
+			}
+		}
 	}
 }

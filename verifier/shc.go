@@ -2,7 +2,7 @@ package verifier
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -217,7 +217,7 @@ func fillContents(r *verdict.Result, c shc.BundleContents) {
 		}
 		doses = append(doses, vd)
 	}
-	sort.SliceStable(doses, func(i, j int) bool { return doses[i].Date < doses[j].Date })
+	slices.SortStableFunc(doses, func(a, b verdict.Dose) int { return strings.Compare(a.Date, b.Date) })
 	if len(doses) > 0 {
 		r.Doses = doses
 	}
