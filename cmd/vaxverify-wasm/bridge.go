@@ -1,0 +1,74 @@
+// Command vaxverify-wasm is the verifier package compiled to WebAssembly
+// (GOOS=js GOARCH=wasm) for the /verify web page: the page hands it the
+// bytes it scanned or was given, and the verdict is computed in the browser,
+// so nothing about a certificate ever leaves the device.
+//
+// The built module is committed as web/wasm/verify.wasm.gz; rebuild it with
+// `go generate ./web` after changing this command, verifier/ or shc/ (a test
+// in web/ fails while it is stale).
+//
+// This file holds the parts that do not need a browser, so they are tested
+// with the ordinary toolchain; main_js.go is the thin syscall/js glue.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/vaxcert/vaxcert/verifier"
+	"github.com/vaxcert/vaxcert/verifier/trust"
+	"github.com/vaxcert/vaxcert/verifier/verdict"
+)
+
+// MaxBundleSize bounds the trust bundle the page hands over.
+const MaxBundleSize = 16 << 20
+
+// Bundle is the trust bundle the service publishes at /verify/trust.json:
+// its own issuer entry (iss, JWKS and CRLs) in the verifier's issuer-file
+// form, so one parser (trust.ParseIssuerFile) reads it here and on disk.
+type Bundle struct {
+	GeneratedAt time.Time         `json:"generated_at"`
+	Issuers     []json.RawMessage `json:"issuers"`
+}
+
+// ParseBundle reads a trust bundle into a trust store. An issuer entry that
+// does not parse fails the whole bundle: a half-loaded trust list would turn
+// valid certificates into NOT TRUSTED without saying why.
+func ParseBundle(b []byte) (*trust.Store, time.Time, error) {
+	if len(b) > MaxBundleSize {
+		return nil, time.Time{}, fmt.Errorf("trust bundle larger than %d bytes", MaxBundleSize)
+	}
+	var bundle Bundle
+	if err := json.Unmarshal(b, &bundle); err != nil {
+		return nil, time.Time{}, fmt.Errorf("trust bundle is not valid JSON: %w", err)
+	}
+	if bundle.Issuers == nil {
+		return nil, time.Time{}, fmt.Errorf(`trust bundle has no "issuers" array`)
+	}
+	store := trust.NewStore()
+	for i, raw := range bundle.Issuers {
+		is, err := trust.ParseIssuerFile(raw)
+		if err != nil {
+			return nil, time.Time{}, fmt.Errorf("trust bundle issuer %d: %w", i, err)
+		}
+		store.Put(is)
+	}
+	return store, bundle.GeneratedAt, nil
+}
+
+// verifyJSON verifies one input and returns the results as the JSON array
+// the page renders (the stable verdict schema of vaxverify --json).
+func verifyJSON(v *verifier.Verifier, input []byte, source string) string {
+	results := v.Verify(context.Background(), input, source)
+	b, err := json.Marshal(results)
+	if err != nil {
+		// verdict.Result holds only strings, numbers and times; a failure
+		// here is a bug, reported as a result the page can still show.
+		r := verdict.Result{Source: source, Format: verifier.FormatUnknown}
+		r.Reject("internal", err.Error())
+		b, _ = json.Marshal([]verdict.Result{r})
+	}
+	return string(b)
+}

@@ -1,0 +1,233 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath is Debian's chromium package; CI installs it (.ci/run).
+const chromiumPath = "/usr/bin/chromium"
+
+// browser is one headless Chromium with a fresh profile, driven by chromedp.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+
+	mu       sync.Mutex
+	requests []seenRequest // every request the page made (URL and body)
+	console  []string      // console messages and exceptions, for failure reports
+}
+
+type seenRequest struct {
+	URL, Method, PostData string
+}
+
+// newBrowser starts Chromium for t. Without it the test is skipped, except
+// in CI (CI set), where a missing browser fails the run.
+func newBrowser(t *testing.T, width, height int) *browser {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI needs Chromium at %s (apt-get install chromium): %v", chromiumPath, err)
+		}
+		t.Skipf("no Chromium at %s (apt-get install chromium); the browser tests are skipped", chromiumPath)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("mute-audio", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.Flag("force-color-profile", "srgb"),
+		chromedp.Flag("font-render-hinting", "none"),
+		// A fake camera, so the scan button has a device to open.
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(width, height),
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	b := &browser{t: t, ctx: ctx}
+	t.Cleanup(func() {
+		cancelCtx()
+		cancelAlloc()
+		if t.Failed() {
+			b.mu.Lock()
+			t.Logf("browser console:\n  %s", strings.Join(b.console, "\n  "))
+			b.mu.Unlock()
+		}
+	})
+	startCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	// The first Do starts the browser; it must not carry a timeout that
+	// would end the browser with it, hence Do(ctx) below and the timeout
+	// only for the wait.
+	done := make(chan error, 1)
+	go func() { done <- chromedp.Do(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("start Chromium: %v", err)
+		}
+	case <-startCtx.Done():
+		t.Fatal("Chromium did not start within a minute")
+	}
+	if err := chromedp.Listen(ctx, b.record); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(width), int64(height))); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// record runs in the tab's event loop: it must return fast.
+func (b *browser) record(ev any) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch ev := ev.(type) {
+	case *network.EventRequestWillBeSent:
+		r := seenRequest{URL: ev.Request.URL, Method: ev.Request.Method}
+		for _, e := range ev.Request.PostDataEntries {
+			r.PostData += string(e.Bytes)
+		}
+		b.requests = append(b.requests, r)
+	case *runtime.EventConsoleAPICalled:
+		var parts []string
+		for _, a := range ev.Args {
+			parts = append(parts, string(a.Value)+a.Description)
+		}
+		b.console = append(b.console, string(ev.Type)+": "+strings.Join(parts, " "))
+	case *runtime.EventExceptionThrown:
+		b.console = append(b.console, "exception: "+(&chromedp.ExceptionError{ExceptionDetails: ev.ExceptionDetails}).Error())
+	}
+}
+
+// seen returns the requests recorded so far and forgets them.
+func (b *browser) seen() []seenRequest {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := b.requests
+	b.requests = nil
+	return out
+}
+
+// run runs steps with a deadline, failing the test on error.
+func (b *browser) run(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 45*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// text returns the text of the element with this id.
+func (b *browser) text(id string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.ID(id)))
+	if err != nil {
+		b.t.Fatalf("text of #%s: %v", id, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+// waitJS waits until the JavaScript expression is truthy.
+func (b *browser) waitJS(what, expr string, timeout time.Duration) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, timeout+5*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+		b.t.Fatalf("waiting for %s: %v", what, err)
+	}
+}
+
+func (b *browser) eval(expr string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return s
+}
+
+// screenshotDir is where screenshots go: docs/screenshots when
+// VAXCERT_SCREENSHOTS=1 (to refresh the README's pictures), otherwise a
+// temporary directory, so a plain test run leaves the checkout untouched.
+func screenshotDir(t *testing.T) string {
+	if os.Getenv("VAXCERT_SCREENSHOTS") == "1" {
+		dir := filepath.Join("..", "docs", "screenshots")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	return t.TempDir()
+}
+
+// screenshot saves the viewport as dir/name.png.
+func (b *browser) screenshot(dir, name string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	// Let fonts and the last layout settle: a screenshot is documentation.
+	chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.fonts.ready.then(() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))))`, chromedp.EvalAwaitPromise))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// setOffline cuts the page's network (as DevTools' offline switch does,
+// including the service worker's own requests).
+func (b *browser) setOffline(offline bool) {
+	b.t.Helper()
+	params := network.EmulateNetworkConditionsByRuleParams{
+		EmulateOfflineServiceWorker: &offline,
+		MatchedNetworkConditions:    []*network.Conditions{{Offline: offline, DownloadThroughput: -1, UploadThroughput: -1}},
+	}
+	if _, err := chromedp.Call(b.ctx, network.EmulateNetworkConditionsByRule, params); err != nil {
+		b.t.Fatalf("network conditions: %v", err)
+	}
+	if _, err := chromedp.Call(b.ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: offline, DownloadThroughput: -1, UploadThroughput: -1}); err != nil {
+		b.t.Fatalf("network state: %v", err)
+	}
+}
+
+// upload sets the file input's file, which fires its change event.
+func (b *browser) upload(inputID, path string) {
+	b.t.Helper()
+	b.run("upload "+filepath.Base(path), chromedp.SetUploadFiles(chromedp.ID(inputID), []string{path}))
+}
+
+func quote(s string) string { return fmt.Sprintf("%q", s) }
