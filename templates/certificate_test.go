@@ -232,7 +232,7 @@ func TestPdfinfoClean(t *testing.T) {
 		if err := cmd.Run(); err != nil || stderr.Len() > 0 {
 			t.Errorf("%s: pdfinfo: %v: %s", tc.name, err, stderr.String())
 		}
-		for _, want := range []string{"Pages:           1", "A4", "Title:           Certificate for Vaccination " + c.ID} {
+		for _, want := range []string{"Pages:           1", "A4", "PDF version:     1.4", "Title:           Certificate for Vaccination " + c.ID} {
 			if !strings.Contains(stdout.String(), want) {
 				t.Errorf("%s: pdfinfo has no %q:\n%s", tc.name, want, stdout.String())
 			}

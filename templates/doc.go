@@ -106,6 +106,10 @@ func (d *doc) finish(at time.Time, att *attachment) ([]byte, error) {
 	if err := a.compressContents(); err != nil {
 		return nil, err
 	}
+	// fpdf declares 1.3; the embedded-files name tree is PDF 1.4.
+	if err := a.replaceUnique("%PDF-1.3\n", []byte("%PDF-1.4\n")); err != nil {
+		return nil, err
+	}
 	names := make([]string, 0, len(d.pen.used))
 	for n := range d.pen.used {
 		names = append(names, n)

@@ -3,6 +3,7 @@ package templates
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 )
 
@@ -82,7 +83,8 @@ func qrPath(b []byte, mods [][]bool) []byte {
 // the bitmap's row numbers directly.
 func (p *pen) drawQR(x, y, size float64, mods [][]bool) {
 	m := size * pointsPerMM / float64(len(mods))
-	b := p.buf[:0]
+	// About one rectangle per four modules, 14 bytes each.
+	b := slices.Grow(p.buf[:0], len(mods)*len(mods)*4+64)
 	b = append(b, "q 0 g "...)
 	b = appendNum(b, m, 5)
 	b = append(b, " 0 0 "...)
