@@ -78,6 +78,12 @@ func binary(t testing.TB, name string) string {
 	if p, ok := binBuilt[name]; ok {
 		return p
 	}
+	// Prebuilt binaries (a release to check, or a snapshot while the tree
+	// is mid-edit) may be given instead.
+	if dir := os.Getenv("RELIABILITY_BIN_DIR"); dir != "" {
+		binBuilt[name] = filepath.Join(dir, name)
+		return binBuilt[name]
+	}
 	if binDir == "" {
 		d, err := os.MkdirTemp("", "vaxcert-reliability-bin-")
 		if err != nil {
