@@ -53,7 +53,11 @@ func Slip(a AppointmentDetail) ([]byte, error) {
 		pdf.SetTextColor(90, 90, 90)
 		pdf.SetX(14)
 		pdf.CellFormat(44, 7, tr(row[0]), "", 0, "L", false, 0, "")
-		pdf.SetFont("Helvetica", "B", 11)
+		size := 11.0
+		if row[0] == "Appointment" {
+			size = 8.5 // a UUID: keep it on one line
+		}
+		pdf.SetFont("Helvetica", "B", size)
 		pdf.SetTextColor(0, 0, 0)
 		pdf.MultiCell(76, 7, tr(row[1]), "", "L", false)
 	}

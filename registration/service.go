@@ -331,8 +331,14 @@ func (s *Service) VerifyToken(ctx context.Context, token string) (Principal, err
 }
 
 // PutStaff creates or updates the vaccinator or admin account of a mobile
-// (`vaxcert users add`). A vaccinator needs at least one centre.
+// (`vaxcert users add`); role citizen takes a staff role away. A vaccinator
+// needs at least one centre.
 func (s *Service) PutStaff(ctx context.Context, mobile string, role Role, centres []string) (Account, error) {
+	return PutStaff(ctx, s.store, mobile, role, centres, s.now())
+}
+
+// PutStaff is Service.PutStaff for callers without a whole service (the CLI).
+func PutStaff(ctx context.Context, st Store, mobile string, role Role, centres []string, now time.Time) (Account, error) {
 	m, err := NormalizeMobile(mobile)
 	if err != nil {
 		return Account{}, err
@@ -343,5 +349,8 @@ func (s *Service) PutStaff(ctx context.Context, mobile string, role Role, centre
 	if role == Vaccinator && len(centres) == 0 {
 		return Account{}, problem.Invalidf("centre-missing", "A vaccinator needs at least one centre (--centre ID).")
 	}
-	return s.store.PutStaffAccount(ctx, Account{ID: newUUID(), Mobile: m, Role: role, Centres: centres, CreatedAt: s.now().UTC()})
+	if role != Vaccinator {
+		centres = nil
+	}
+	return st.PutStaffAccount(ctx, Account{ID: newUUID(), Mobile: m, Role: role, Centres: centres, CreatedAt: now.UTC()})
 }

@@ -23,6 +23,9 @@ Usage:
   vaxcert migrate    [flags]   apply database migrations and exit
   vaxcert keys       list | rotate | retire KID | revoke KID | export-jwks
   vaxcert audit      verify    check the audit log's hash chain
+  vaxcert users      add --role vaccinator|admin --mobile M [--centre ID]...   staff accounts
+  vaxcert centres    import FILE.csv                                           centres, with states and districts
+  vaxcert sessions   add --centre ID --date YYYY-MM-DD --vaccine CODE --dose1 N ...   plan sessions
 
 Every flag also reads VAXCERT_<NAME> from the environment (e.g. --issuer-url is VAXCERT_ISSUER_URL).
 Run 'vaxcert COMMAND -h' for a command's flags.
@@ -39,10 +42,13 @@ type command func(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	commands := map[string]command{
-		"serve":   runServe,
-		"migrate": runMigrate,
-		"keys":    runKeys,
-		"audit":   runAudit,
+		"serve":    runServe,
+		"migrate":  runMigrate,
+		"keys":     runKeys,
+		"audit":    runAudit,
+		"users":    runUsers,
+		"centres":  runCentres,
+		"sessions": runSessions,
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stderr, usage)

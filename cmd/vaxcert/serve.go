@@ -23,6 +23,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	issuerURL := fs.String("issuer-url", "", "the certificates' issuer URL (SMART Health Card iss); default http://ADDR")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
+	citizenCfg := registerCitizenFlags(fs)
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -73,8 +74,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	reg, bk, err := newCitizenServices(&c, st, iss, citizenCfg, log)
+	if err != nil {
+		return err
+	}
+	if citizenCfg.demo {
+		if err := loadDemo(ctx, st, bk, log); err != nil {
+			return err
+		}
+	}
 	log.Info("vaxcert listening", "addr", ln.Addr().String(), "issuer_url", iss, "store", store.Describe(c.db, c.data))
-	srv := api.New(api.Config{Logger: log, Keys: issuerSvc, Store: st, Issuer: issuerSvc, DownloadSecret: downloadSecret})
+	srv := api.New(api.Config{Logger: log, Keys: issuerSvc, Store: st, Issuer: issuerSvc, DownloadSecret: downloadSecret,
+		Auth: reg, Registration: reg, Booking: bk, RateLimits: citizenCfg.rateLimits(), ClientIPHeader: citizenCfg.clientIPHeader})
 	if err := httpserver.Serve(ctx, ln, srv); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
