@@ -72,9 +72,14 @@ func ReadBundle(b Bundle) (BundleContents, []Problem) {
 		fullURLs[e.FullURL] = i
 	}
 
-	var refs []string
 	for i, e := range b.Entry {
-		facts, err := readResource(e.Resource, refs[:0])
+		var facts resourceFacts
+		var err error
+		if e.facts != nil {
+			facts = *e.facts
+		} else {
+			facts, err = readResource(e.Resource, nil)
+		}
 		if err != nil {
 			if facts.resourceType != "" {
 				fail("fhir_resource_invalid", "entry %d: %s: %v", i, facts.resourceType, err)
@@ -83,7 +88,7 @@ func ReadBundle(b Bundle) (BundleContents, []Problem) {
 			}
 			continue
 		}
-		refs = facts.refs
+		refs := facts.refs
 		rt := facts.resourceType
 		if rt == "" {
 			fail("fhir_resource_invalid", "entry %d: resource has no resourceType", i)

@@ -27,6 +27,8 @@ type Bundle struct {
 type Entry struct {
 	FullURL  string          `json:"fullUrl"`
 	Resource json.RawMessage `json:"resource"`
+
+	facts *resourceFacts // decoded by DecodePayload; nil when built otherwise
 }
 
 // Patient is the subject of the card, as the SHC vaccination profile allows

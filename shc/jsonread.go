@@ -375,7 +375,19 @@ func decodeBundle(r *jreader, b *Bundle) error {
 					case "fullUrl":
 						e.FullURL, err = r.optStr()
 					case "resource":
-						e.Resource, err = r.raw()
+						// Read the resource now, in the same pass; ReadBundle
+						// uses what was learnt. A resource that does not
+						// decode is kept raw for ReadBundle to report.
+						r.ws()
+						start, depth := r.i, r.depth
+						facts, ferr := readResourceAt(r, nil)
+						if ferr != nil {
+							r.i, r.depth = start, depth
+							e.Resource, err = r.raw()
+							return err
+						}
+						e.Resource = r.b[start:r.i]
+						e.facts = &facts
 					default:
 						err = r.skip()
 					}

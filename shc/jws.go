@@ -205,6 +205,12 @@ func rsToDER(dst, rs []byte) []byte {
 // Inflate decompresses raw DEFLATE (RFC 1951) with a cap on the output.
 // zlib- or gzip-wrapped data is refused, not unwrapped: the format forbids it.
 func Inflate(deflated []byte, limit int) ([]byte, error) {
+	return InflateInto(nil, deflated, limit)
+}
+
+// InflateInto is Inflate writing into dst's storage (reused when large
+// enough), so a caller verifying many cards can recycle one buffer.
+func InflateInto(dst, deflated []byte, limit int) ([]byte, error) {
 	if len(deflated) == 0 {
 		return nil, formatErr("deflate_invalid", "payload is empty")
 	}
@@ -218,7 +224,10 @@ func Inflate(deflated []byte, limit int) ([]byte, error) {
 		fr = flate.NewReader(br)
 	}
 	defer inflaters.Put(fr)
-	buf := bytes.NewBuffer(make([]byte, 0, min(4*len(deflated)+512, limit+1)))
+	if want := min(4*len(deflated)+512, limit+1); cap(dst) < want {
+		dst = make([]byte, 0, want)
+	}
+	buf := bytes.NewBuffer(dst[:0])
 	_, err := buf.ReadFrom(io.LimitReader(fr, int64(limit)+1))
 	out := buf.Bytes()
 	if err != nil {

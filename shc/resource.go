@@ -17,8 +17,19 @@ type resourceFacts struct {
 
 // readResource decodes one bundle entry's resource.
 func readResource(raw []byte, refs []string) (resourceFacts, error) {
+	r := &jreader{b: raw}
+	f, err := readResourceAt(r, refs)
+	if err == nil {
+		err = r.end()
+	}
+	return f, err
+}
+
+// readResourceAt decodes the resource object at r's position.
+func readResourceAt(r *jreader, refs []string) (resourceFacts, error) {
 	f := resourceFacts{refs: refs}
-	rt, err := peekResourceType(raw)
+	r.ws()
+	rt, err := peekResourceType(r.b[r.i:])
 	if err != nil {
 		return f, err
 	}
@@ -29,7 +40,6 @@ func readResource(raw []byte, refs []string) (resourceFacts, error) {
 	case "Immunization":
 		f.immunization = &Immunization{}
 	}
-	r := &jreader{b: raw}
 	err = r.object(func(k []byte) error {
 		switch string(k) {
 		case "id":
@@ -92,9 +102,6 @@ func readResource(raw []byte, refs []string) (resourceFacts, error) {
 		}
 		return f.walk(r)
 	})
-	if err == nil {
-		err = r.end()
-	}
 	return f, err
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -18,6 +19,8 @@ const FormatSHC = "shc"
 // millisecondThreshold: a NumericDate above this (year 5138) can only be a
 // value in milliseconds written by mistake.
 const millisecondThreshold = 1e11
+
+var payloadBuffers sync.Pool
 
 type shcResult struct {
 	verdict.Result
@@ -56,7 +59,19 @@ func (v *Verifier) verifySHC(jws, source string, fromQR bool) verdict.Result {
 
 	// The iss is inside the compressed payload, so the payload is inflated
 	// (with a cap) before the signature can be checked against iss's key.
-	raw, err := shc.Inflate(j.Deflated, shc.MaxInflatedSize)
+	// The inflated payload is only read during this call (everything kept
+	// in the result is copied out of it), so its buffer is recycled.
+	bufp, _ := payloadBuffers.Get().(*[]byte)
+	if bufp == nil {
+		bufp = new([]byte)
+	}
+	defer func() {
+		if cap(*bufp) <= 64<<10 {
+			payloadBuffers.Put(bufp)
+		}
+	}()
+	raw, err := shc.InflateInto(*bufp, j.Deflated, shc.MaxInflatedSize)
+	*bufp = raw[:0]
 	if err != nil {
 		r.rejectErr(err, "deflate_invalid")
 		return r.Result
@@ -74,12 +89,15 @@ func (v *Verifier) verifySHC(jws, source string, fromQR bool) verdict.Result {
 		return r.Result
 	}
 	r.Issuer.ID = p.Iss
-	if err := shc.CheckIss(p.Iss); err != nil {
-		r.rejectErr(err, "iss_invalid")
-		return r.Result
-	}
-
+	// A trusted iss was checked when it entered the store; only others
+	// need the syntax check here.
 	issuer, trusted := v.Trust.Lookup(p.Iss)
+	if !trusted {
+		if err := shc.CheckIss(p.Iss); err != nil {
+			r.rejectErr(err, "iss_invalid")
+			return r.Result
+		}
+	}
 	signed := false
 	switch {
 	case !trusted:
