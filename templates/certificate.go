@@ -90,7 +90,7 @@ func invalid(format string, args ...any) error {
 }
 
 // maxDoses is what fits on the single page.
-const maxDoses = 8
+const maxDoses = 6
 
 // IDTypes lists the photo ID types a certificate can name, sorted.
 func IDTypes() []string {
@@ -138,10 +138,22 @@ func RenderPDF(c Certificate, o Options) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := newDoc(fonts, en, second, loc)
-	d.pdf.SetTitle(en.Labels.Title+" "+c.ID, false)
-	d.pdf.SetSubject(en.Labels.Subtitle, false)
-	d.certificate(&c, variant == VariantTravel)
+	var d *doc
+	for _, qr := range []float64{qrSizeRoomy, qrSizeCompact} {
+		d = newDoc(fonts, en, second, loc)
+		d.pdf.SetTitle(en.Labels.Title+" "+c.ID, false)
+		d.pdf.SetSubject(en.Labels.Subtitle, false)
+		end := d.certificate(&c, variant == VariantTravel, qr)
+		if d.err != nil {
+			return nil, d.err
+		}
+		if end <= bottomLimit {
+			break
+		}
+		if qr == qrSizeCompact {
+			return nil, invalid("the certificate does not fit on one page (content ends at %.0f mm); shorten the dose details", end)
+		}
+	}
 	return d.finish(c.IssuedAt, &attachment{
 		name: c.ID + ".smart-health-card",
 		mime: SHCMediaType,

@@ -255,47 +255,82 @@ func TestQRScansFromRenderedPage(t *testing.T) {
 		c.QR = qrModules(t, text)
 		for _, tc := range allCases(t) {
 			t.Run(name+"/"+tc.name, func(t *testing.T) {
-				pngBytes := rasterize(t, render(t, c, tc.opts), 200)
-				img, _, err := image.Decode(bytes.NewReader(pngBytes))
-				if err != nil {
-					t.Fatal(err)
-				}
-				bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-				if err != nil {
-					t.Fatal(err)
-				}
-				res, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
-				if err != nil {
-					t.Fatalf("no QR decoded from the rendered page: %v", err)
-				}
-				if res.GetText() != text {
-					t.Errorf("decoded %d characters that differ from the %d-character SHC text", len(res.GetText()), len(text))
+				if got := decodePageQR(t, render(t, c, tc.opts)); got != text {
+					t.Errorf("decoded %d characters that differ from the %d-character SHC text", len(got), len(text))
 				}
 			})
 		}
 	}
 }
 
-// The QR must be at least 40 mm wide on paper; its cm operator holds the
-// module size in points.
+// decodePageQR rasterises page 1 at 200 dpi and decodes the one QR code on
+// it with ZXing.
+func decodePageQR(t *testing.T, pdf []byte) string {
+	t.Helper()
+	img, _, err := image.Decode(bytes.NewReader(rasterize(t, pdf, 200)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
+	if err != nil {
+		t.Fatalf("no QR decoded from the rendered page: %v", err)
+	}
+	return res.GetText()
+}
+
+// withDoses extends the sample to n doses (precaution doses repeated).
+func withDoses(c Certificate, n int) Certificate {
+	c.Doses = append([]Dose(nil), c.Doses...)
+	for len(c.Doses) < n {
+		d := c.Doses[len(c.Doses)-1]
+		d.Number++
+		c.Doses = append(c.Doses, d)
+	}
+	return c
+}
+
+// The QR must be at least 40 mm wide on paper, also in the compact layout
+// that makes room for six doses; its cm operator holds the module size in
+// points.
 func TestQRSize(t *testing.T) {
-	c := sampleCertificate(t)
-	p, err := parseTestPDF(render(t, c, Options{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	content, err := p.pageContent()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`q 0 g ([0-9.]+) 0 0 -([0-9.]+) [0-9.]+ [0-9.]+ cm\n`).FindSubmatch(content)
-	if m == nil {
-		t.Fatal("no QR drawing in the content stream")
-	}
-	var module float64
-	fmt.Sscan(string(m[1]), &module)
-	if width := module * float64(len(c.QR)) / pointsPerMM; width < 40 {
-		t.Errorf("QR is %.1f mm wide, want at least 40", width)
+	base := sampleCertificate(t)
+	for _, tt := range []struct {
+		doses   int
+		wantMM  float64
+		compact bool
+	}{{3, qrSizeRoomy, false}, {maxDoses, qrSizeCompact, true}} {
+		c := withDoses(base, tt.doses)
+		pdf := render(t, c, Options{})
+		p, err := parseTestPDF(pdf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		content, err := p.pageContent()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := regexp.MustCompile(`q 0 g ([0-9.]+) 0 0 -([0-9.]+) [0-9.]+ [0-9.]+ cm\n`).FindSubmatch(content)
+		if m == nil {
+			t.Fatal("no QR drawing in the content stream")
+		}
+		var module float64
+		fmt.Sscan(string(m[1]), &module)
+		width := module * float64(len(c.QR)) / pointsPerMM
+		if width < 40 || width < tt.wantMM-0.01 || width > tt.wantMM+0.01 {
+			t.Errorf("%d doses: QR is %.2f mm wide, want %.0f (and at least 40)", tt.doses, width, tt.wantMM)
+		}
+		if tt.compact {
+			if _, err := exec.LookPath("pdftoppm"); err == nil || os.Getenv("CI") != "" {
+				want := strings.TrimSpace(string(sharedTestdata(t, "shc/spec/example-00-f-qr-code-numeric-value-0.txt")))
+				if got := decodePageQR(t, pdf); got != want {
+					t.Errorf("compact QR decodes to different text")
+				}
+			}
+		}
 	}
 }
 
@@ -326,13 +361,7 @@ func TestInvalidInput(t *testing.T) {
 		{"no masked ID", func(c *Certificate, o *Options) { c.IDMasked = "" }, "IDMasked is required"},
 		{"travel without passport", func(c *Certificate, o *Options) { o.Variant, c.Passport = VariantTravel, "" }, "Passport is required"},
 		{"no doses", func(c *Certificate, o *Options) { c.Doses = nil }, "doses"},
-		{"too many doses", func(c *Certificate, o *Options) {
-			for len(c.Doses) <= maxDoses {
-				d := c.Doses[len(c.Doses)-1]
-				d.Number++
-				c.Doses = append(c.Doses, d)
-			}
-		}, "doses"},
+		{"too many doses", func(c *Certificate, o *Options) { *c = withDoses(*c, maxDoses+1) }, "doses"},
 		{"dose order", func(c *Certificate, o *Options) { c.Doses[1].Number = 1 }, "increase"},
 		{"dose without date", func(c *Certificate, o *Options) { c.Doses[0].Date = time.Time{} }, "date is required"},
 		{"dose without batch", func(c *Certificate, o *Options) { c.Doses[2].Batch = "" }, "Batch is required"},
@@ -343,11 +372,7 @@ func TestInvalidInput(t *testing.T) {
 		{"no SMART Health Card", func(c *Certificate, o *Options) { c.SmartHealthCard = nil }, "SmartHealthCard"},
 		{"SMART Health Card not JSON", func(c *Certificate, o *Options) { c.SmartHealthCard = []byte("shc:/123") }, "SmartHealthCard"},
 		{"too long for the page", func(c *Certificate, o *Options) {
-			for len(c.Doses) < maxDoses {
-				d := c.Doses[len(c.Doses)-1]
-				d.Number++
-				c.Doses = append(c.Doses, d)
-			}
+			*c = withDoses(*c, maxDoses)
 			for i := range c.Doses {
 				c.Doses[i].Centre = strings.Repeat("Centre ", 14)
 				c.Doses[i].VaccinatedBy = strings.Repeat("Name ", 19)

@@ -30,10 +30,18 @@ var statusColours = map[string]rgb{
 }
 
 // bottomLimit is where content must end to leave room for the footer.
-const bottomLimit = 276.0
+const bottomLimit = 277.5
 
-// certificate lays out the whole page.
-func (d *doc) certificate(c *Certificate, travel bool) {
+// QR sizes: the roomy default, and the compact one used when the doses
+// would not fit otherwise (still above the 40 mm minimum).
+const (
+	qrSizeRoomy   = 64.0
+	qrSizeCompact = 50.0
+)
+
+// certificate lays out the whole page and returns where its content ends;
+// past bottomLimit it would run into the footer.
+func (d *doc) certificate(c *Certificate, travel bool, qrSize float64) float64 {
 	en, sec := d.en, d.second
 	s := func(pick func(*lang) string) string { // second-language text, "" if none
 		if sec == nil {
@@ -93,7 +101,6 @@ func (d *doc) certificate(c *Certificate, travel bool) {
 
 	// Beneficiary details on the left, the QR code on the right.
 	y = d.section(y, en.Labels.Beneficiary, s(func(l *lang) string { return l.Labels.Beneficiary }))
-	qrSize := 64.0
 	qrX := pageW - marginX - qrSize
 	tableW := qrX - 6 - marginX
 	type row = kvRow
@@ -165,9 +172,6 @@ func (d *doc) certificate(c *Certificate, travel bool) {
 		}
 		y += 1
 	}
-	if y > bottomLimit {
-		d.fail(invalid("the certificate does not fit on one page (content ends at %.0f mm); shorten the dose details", y))
-	}
 
 	// Footer.
 	d.rule(marginX, pageW-marginX, 280, colRule, 0.25)
@@ -177,6 +181,7 @@ func (d *doc) certificate(c *Certificate, travel bool) {
 		d.textCenter(pageW/2, fy+4, sec.Labels.Footer, stFooter)
 	}
 	d.rect(0, pageH-2.5, pageW, 2.5, colGreen)
+	return y
 }
 
 // kvRow is a labelled value; label2 and value2 are the second language's
