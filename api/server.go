@@ -73,7 +73,7 @@ func New(cfg Config) *Server {
 	}
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, s.logRequests, s.recoverer, limitBody(MaxBodyBytes))
-	s.mountWeb(r) // web pages, static assets, CSRF guard (web.go); adds middleware, so before any route
+	s.mountWeb(r, cfg) // web pages, static assets, CSRF guard (web.go); adds middleware, so before any route
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "not-found", "There is no resource at this path.")
 	})

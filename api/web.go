@@ -39,19 +39,23 @@ type webUI struct {
 
 	// clearSeconds is how long /verify shows a result before clearing it.
 	clearSeconds int
+	// iss is the issuer URL of this service's certificates ("" if it
+	// issues none): the one issuer the browser verifier trusts.
+	iss string
 }
 
 // mountWeb registers the web pages, their static assets, the browser
 // verifier's trust bundle and the web login, and the CSRF guard that every
 // cookie-authenticated request passes. It must be called before the first
 // route is added to r.
-func (s *Server) mountWeb(r chi.Router) {
+func (s *Server) mountWeb(r chi.Router, cfg Config) {
 	ui, err := newWebUI(s)
 	if err != nil {
 		// Everything it reads is embedded in the binary and checked by
 		// tests: failing here is a build defect, not an operating condition.
 		panic(err)
 	}
+	ui.iss = issuerURLOf(cfg)
 	r.Use(s.csrfGuard)
 	r.Group(func(r chi.Router) {
 		r.Use(webSecurityHeaders(cspPages, permissionsPages))
@@ -62,6 +66,10 @@ func (s *Server) mountWeb(r chi.Router) {
 		r.Post("/web/session", ui.login)
 		r.Post("/web/logout", ui.logout)
 	})
+	if cfg.Registration != nil && cfg.Booking != nil {
+		d := &deskLookup{s: s, reg: cfg.Registration, book: cfg.Booking}
+		r.With(s.require(registration.Vaccinator, registration.Admin)).Get("/web/desk/beneficiaries/{ref}", d.beneficiary)
+	}
 	r.Group(func(r chi.Router) {
 		r.Use(webSecurityHeaders(cspVerify, permissionsVerify))
 		r.Get("/verify", ui.page("verify", "verify.title"))

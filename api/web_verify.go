@@ -100,7 +100,7 @@ func (ui *webUI) trustBundle(w http.ResponseWriter, r *http.Request) {
 }
 
 func (ui *webUI) buildTrustBundle(r *http.Request) (trustBundleDoc, error) {
-	iss := ui.s.webIssuerURL()
+	iss := ui.iss
 	if iss == "" {
 		return trustBundleDoc{Issuers: []trustBundleIssuer{}, Notice: "This service issues no certificates."}, nil
 	}
@@ -145,10 +145,13 @@ func (ui *webUI) issuerName(iss string) string {
 	return iss
 }
 
-// webIssuerURL is the iss of the certificates this service issues, or ""
+// issuerURLOf is the iss of the certificates this service issues, or ""
 // when it issues none.
-func (s *Server) webIssuerURL() string {
-	if src, ok := s.keys.(interface{ IssuerURL() string }); ok {
+func issuerURLOf(cfg Config) string {
+	if cfg.Issuer != nil {
+		return cfg.Issuer.IssuerURL()
+	}
+	if src, ok := cfg.Keys.(interface{ IssuerURL() string }); ok {
 		return src.IssuerURL()
 	}
 	return ""
