@@ -58,7 +58,11 @@ func (v *Verifier) dispatch(ctx context.Context, input []byte, source string, de
 	}
 	for _, f := range otherFormats {
 		if f.Detect(input) {
-			return []verdict.Result{f.Verify(v, input, source)}
+			r := f.Verify(v, input, source)
+			if v.RequireFullCourse && r.Status == verdict.Valid {
+				v.checkCourseByNumbers(&r)
+			}
+			return []verdict.Result{r}
 		}
 	}
 	if !utf8.Valid(input) {

@@ -286,3 +286,31 @@ func parseDate(s string) (time.Time, bool) {
 	}
 	return t, true
 }
+
+// checkCourseByNumbers is the full-course rule for formats that state dose
+// numbers (EU DCC dn/sd, CoWIN dose/totalDoses): the latest dose must be
+// number Total or beyond, and at least FullCourseWait old.
+func (v *Verifier) checkCourseByNumbers(r *verdict.Result) {
+	if len(r.Doses) == 0 {
+		r.Reject("course_incomplete", "the certificate records no vaccination")
+		return
+	}
+	last := r.Doses[0]
+	for _, d := range r.Doses[1:] {
+		if d.Date > last.Date {
+			last = d
+		}
+	}
+	if last.Total == 0 || last.Number < last.Total {
+		r.Reject("course_incomplete", fmt.Sprintf("dose %d of %d of the primary course", last.Number, last.Total))
+		return
+	}
+	t, ok := parseDate(last.Date)
+	if !ok {
+		r.Reject("course_incomplete", "the date of the last dose is unknown")
+		return
+	}
+	if v.now().Before(t.Add(FullCourseWait)) {
+		r.Reject("course_too_recent", fmt.Sprintf("the last dose (%s) is less than 14 days old", last.Date))
+	}
+}

@@ -24,9 +24,12 @@ const usageText = `usage:
   vaxverify trust refresh [--trust DIR]
   vaxverify trust import [--trust DIR] --iss URL [--name NAME] [--crl FILE]… JWKS-FILE
   vaxverify trust import [--trust DIR] --vci FILE
+  vaxverify trust import [--trust DIR] --dsc CERT-FILE…                 (EU DCC signers)
+  vaxverify trust import [--trust DIR] --did DID --name NAME KEY.pem    (CoWIN/DIVOC key)
   vaxverify trust list [--trust DIR] [--json]
 
-INPUT is a file (shc:/ text, JWS, .smart-health-card, PNG/JPEG, PDF) or - for stdin.
+INPUT is a file (shc:/ text, JWS, .smart-health-card, HC1: text, CoWIN ZIP or JSON,
+PNG/JPEG/GIF of a QR code, certificate PDF) or - for stdin.
 Exit codes: 0 valid, 1 invalid or not trusted, 2 usage or I/O error.
 The trust directory defaults to $VAXVERIFY_TRUST, else <user config dir>/vaxverify.
 `

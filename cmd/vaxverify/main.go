@@ -7,6 +7,8 @@
 //	vaxverify trust refresh [--trust DIR]
 //	vaxverify trust import [--trust DIR] --iss URL [--name NAME] [--crl FILE]… JWKS-FILE
 //	vaxverify trust import [--trust DIR] --vci FILE
+//	vaxverify trust import [--trust DIR] --dsc CERT-FILE…
+//	vaxverify trust import [--trust DIR] --did DID --name NAME KEY.pem
 //	vaxverify trust list [--trust DIR] [--json]
 //
 // Exit codes: 0 valid, 1 invalid or not trusted, 2 usage or I/O error.

@@ -314,3 +314,58 @@ func TestTrustAddAndRefresh(t *testing.T) {
 	}
 	_ = base64.RawURLEncoding
 }
+
+func sharedPath(t *testing.T, parts ...string) string {
+	return filepath.Join(append([]string{filepath.Dir(vectors(t))}, parts...)...)
+}
+
+// The other formats' trust imports, wired to their packages.
+func TestOtherFormatImports(t *testing.T) {
+	e := env{transport: &failingTransport{}}
+	dir := t.TempDir()
+
+	var vec struct {
+		Testctx struct {
+			Certificate     string `json:"CERTIFICATE"`
+			ValidationClock string `json:"VALIDATIONCLOCK"`
+		} `json:"TESTCTX"`
+	}
+	if err := json.Unmarshal([]byte(mustRead(t, sharedPath(t, "dcc", "DE", "2DCode", "raw", "1.json"))), &vec); err != nil {
+		t.Fatal(err)
+	}
+	der, _ := base64.StdEncoding.DecodeString(vec.Testctx.Certificate)
+	certFile := filepath.Join(t.TempDir(), "dsc.der")
+	os.WriteFile(certFile, der, 0o644)
+	png := sharedPath(t, "dcc", "DE", "2DCode", "png", "1.png")
+	at := "--at=" + vec.Testctx.ValidationClock
+	if r := runCLI(t, e, "", "verify", "--trust", dir, at, png); r.code != 1 {
+		t.Fatalf("DCC before import: %+v", r)
+	}
+	if r := runCLI(t, e, "", "trust", "import", "--trust", dir, "--dsc", certFile); r.code != 0 || !strings.Contains(r.stdout, "1 EU DCC") {
+		t.Fatalf("--dsc: %+v", r)
+	}
+	if r := runCLI(t, e, "", "verify", "--trust", dir, at, png); r.code != 0 || !strings.Contains(r.stdout, "VALID (EU Digital COVID Certificate)") {
+		t.Fatalf("DCC after import: %+v", r)
+	}
+
+	sample := sharedPath(t, "divoc", "samples", "divoc-signer-test-devkey-2021-01-15.certificate.json")
+	if r := runCLI(t, e, "", "verify", "--trust", dir, sample); r.code != 1 || !strings.Contains(r.stdout, "NOT TRUSTED") {
+		t.Fatalf("CoWIN before import: %+v", r)
+	}
+	if r := runCLI(t, e, "", "trust", "import", "--trust", dir, "--did", "did:india", "--name", "DIVOC dev key",
+		sharedPath(t, "divoc", "keys", "divoc-dev-test-public.pem")); r.code != 0 {
+		t.Fatalf("--did: %+v", r)
+	}
+	if r := runCLI(t, e, "", "verify", "--trust", dir, sample); r.code != 0 || !strings.Contains(r.stdout, "VALID (CoWIN/DIVOC)") {
+		t.Fatalf("CoWIN after import: %+v", r)
+	}
+	for _, args := range [][]string{
+		{"trust", "import", "--dsc"},
+		{"trust", "import", "--did", "did:india", "x.pem"},
+		{"trust", "import", "--dsc", "--did", "did:x", certFile},
+	} {
+		if r := runCLI(t, e, "", append(args, "--trust", dir)...); r.code != 2 {
+			t.Errorf("%v: %+v", args, r)
+		}
+	}
+}
