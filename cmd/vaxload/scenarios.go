@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// A scenario sets up what it needs through the public API, runs its measured
+// phases and checks its invariants. An error means the run could not be
+// done (setup failed); a failed invariant is a check in the report.
+type scenario func(ctx context.Context, e *env) (*report, error)
+
+var scenarios = map[string]scenario{
+	"search":   searchScenario,
+	"rush":     rushScenario,
+	"issue":    issueScenario,
+	"download": downloadScenario,
+	"verify":   verifyScenario,
+}
+
+func (e *env) bounds(workers int) bounds {
+	return bounds{requests: e.opts.requests, duration: e.opts.duration, workers: workers}
+}
+
+// answersCheck records whether every answer of a phase was one the scenario
+// expects.
+func (r *report) answersCheck(p phase) {
+	r.check("answers "+p.Name, p.Errors == 0 && p.Requests > 0, "%d of %d answers unexpected (%s)", p.Errors, p.Requests, p.statusLine())
+}
+
+// searchScenario: anonymous Co-WIN clients search sessions by pincode
+// (findByPin), the most frequent call of a rush day.
+func searchScenario(ctx context.Context, e *env) (*report, error) {
+	rep := newReport("search")
+	start := time.Now()
+	admin, err := e.staff(ctx, "admin", adminIndex, nil)
+	if err != nil {
+		return nil, err
+	}
+	o := e.opts
+	ids, err := e.places(ctx, admin, o.centres, o.pincodes)
+	if err != nil {
+		return nil, err
+	}
+	day := dayIST(1)
+	if err := parallel(ctx, len(ids), setupWorkers, func(ctx context.Context, i int) error {
+		_, err := e.session(ctx, admin, ids[i], day, 100)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	want := make([]int, o.pincodes)
+	paths := make([]string, o.pincodes)
+	for i := range ids {
+		want[i%o.pincodes]++
+	}
+	for p := range paths {
+		paths[p] = fmt.Sprintf("/api/v2/appointment/sessions/public/findByPin?pincode=%s&date=%s", e.run.pincode(p), day.Format("02-01-2006"))
+	}
+	rep.Setup = time.Since(start)
+	rep.SetupNote = fmt.Sprintf("%d centres over %d pincodes, one session each on %s", o.centres, o.pincodes, day.Format(time.DateOnly))
+
+	sessionKey := []byte(`"session_id"`)
+	ph := run(ctx, "findByPin", "searches/s", e.bounds(o.workers), func(ctx context.Context, w, i int) outcome {
+		p := i % o.pincodes
+		a, err := e.api.call(ctx, http.MethodGet, paths[p], nil, "", nil)
+		if err != nil {
+			return outcome{err: err}
+		}
+		if a.status != http.StatusOK {
+			return outcome{status: a.status, err: fmt.Errorf("findByPin: %s", a.describe())}
+		}
+		if n := bytes.Count(a.body, sessionKey); n != want[p] {
+			return outcome{status: a.status, err: fmt.Errorf("findByPin %s: %d sessions, want %d", e.run.pincode(p), n, want[p])}
+		}
+		return outcome{status: a.status}
+	})
+	rep.Phases = append(rep.Phases, ph)
+	rep.LoadAfter = loadAverage()
+	rep.answersCheck(ph)
+	return rep, nil
+}
+
+// rushScenario: --clients citizens, each logged in with one beneficiary,
+// race for a session of --slots first-dose places. Exactly min(clients,
+// slots) must be booked: the answers say so, the session has no place left,
+// and the centre's list of the day has exactly that many appointments.
+func rushScenario(ctx context.Context, e *env) (*report, error) {
+	rep := newReport("rush")
+	o := e.opts
+	clients := min(o.clients, o.requests)
+	start := time.Now()
+	admin, err := e.staff(ctx, "admin", adminIndex, nil)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := e.places(ctx, admin, 1, 1)
+	if err != nil {
+		return nil, err
+	}
+	day := dayIST(1)
+	sessionID, err := e.session(ctx, admin, ids[0], day, o.slots)
+	if err != nil {
+		return nil, err
+	}
+	bens, err := e.citizens(ctx, clients, 1)
+	if err != nil {
+		return nil, err
+	}
+	rep.Setup = time.Since(start)
+	rep.SetupNote = fmt.Sprintf("%d citizens logged in, each with a beneficiary; a session of %d places on %s", clients, o.slots, day.Format(time.DateOnly))
+
+	// Every client sends its one attempt at once: a worker per client.
+	ph := run(ctx, "book", "attempts/s", bounds{requests: clients, duration: o.duration, workers: clients},
+		func(ctx context.Context, w, i int) outcome {
+			b := bens[i]
+			a, err := e.api.call(ctx, http.MethodPost, "/api/v1/appointments",
+				map[string]string{"beneficiary_reference_id": b.ref, "session_id": sessionID, "slot": "FORENOON"}, b.token, nil)
+			if err != nil {
+				return outcome{err: err}
+			}
+			switch {
+			case a.status == http.StatusCreated:
+			case a.status == http.StatusConflict && a.problemSlug() == "session-full":
+			default:
+				return outcome{status: a.status, err: fmt.Errorf("book: %s", a.describe())}
+			}
+			return outcome{status: a.status}
+		})
+	rep.Phases = append(rep.Phases, ph)
+	rep.LoadAfter = loadAverage()
+	rep.answersCheck(ph)
+
+	booked := ph.Statuses[http.StatusCreated]
+	want := min(clients, o.slots)
+	complete := ph.StoppedBy == "requests"
+	rep.check("booked == capacity", booked == want && complete, "%d booked by the answers, want exactly %d (run complete: %v)", booked, want, complete)
+
+	var sess struct {
+		Available int `json:"available_capacity"`
+	}
+	if err := e.api.callJSON(ctx, http.MethodGet, "/api/v1/sessions/"+sessionID, nil, "", http.StatusOK, &sess); err != nil {
+		rep.check("session places left", false, "%v", err)
+	} else {
+		rep.check("session places left", sess.Available == o.slots-booked && sess.Available >= 0,
+			"the session shows %d places left of %d, with %d booked", sess.Available, o.slots, booked)
+	}
+	var list struct {
+		Appointments []struct {
+			SessionID string `json:"session_id"`
+			Status    string `json:"status"`
+		} `json:"appointments"`
+	}
+	path := fmt.Sprintf("/api/v1/centres/%s/appointments?date=%s", ids[0], day.Format(time.DateOnly))
+	if err := e.api.callJSON(ctx, http.MethodGet, path, nil, admin, http.StatusOK, &list); err != nil {
+		rep.check("centre list", false, "%v", err)
+	} else {
+		n := 0
+		for _, a := range list.Appointments {
+			if a.SessionID == sessionID && a.Status == "booked" {
+				n++
+			}
+		}
+		rep.check("centre list", n == booked && n <= o.slots, "the centre's list of %s has %d booked appointments in the session (capacity %d)",
+			day.Format(time.DateOnly), n, o.slots)
+	}
+	return rep, nil
+}
+
+// decode is json.Unmarshal with the answer named in the error.
+func decode(a answer, what string, v any) error {
+	if err := json.Unmarshal(a.body, v); err != nil {
+		return fmt.Errorf("%s: %v in %q", what, err, a.body)
+	}
+	return nil
+}
