@@ -7,7 +7,8 @@
 // Latin text is set in the PDF core font Helvetica (never embedded);
 // Devanagari and other scripts are shaped with HarfBuzz (go-text) and drawn
 // as glyph outlines from the Noto fonts shipped in fonts/. Labels come from
-// the language table in lang/, one JSON file per language.
+// the language table in lang/, one JSON file per language. (HTML, in
+// web.go, holds the web pages' templates, which the api package serves.)
 package templates
 
 import (
