@@ -258,9 +258,17 @@ func isZlibHeader(b []byte) bool {
 // Deflate compresses with raw DEFLATE at the best compression level.
 func Deflate(data []byte) ([]byte, error) {
 	var buf bytes.Buffer
-	w, err := flate.NewWriter(&buf, flate.BestCompression)
-	if err != nil {
-		return nil, err
+	// A BestCompression writer allocates about 1 MB; the issuer deflates on
+	// every certificate, so writers are recycled (Reset gives output
+	// identical to a new writer's).
+	w, _ := deflaters.Get().(*flate.Writer)
+	if w == nil {
+		var err error
+		if w, err = flate.NewWriter(&buf, flate.BestCompression); err != nil {
+			return nil, err
+		}
+	} else {
+		w.Reset(&buf)
 	}
 	if _, err := w.Write(data); err != nil {
 		return nil, err
@@ -268,8 +276,11 @@ func Deflate(data []byte) ([]byte, error) {
 	if err := w.Close(); err != nil {
 		return nil, err
 	}
+	deflaters.Put(w)
 	return buf.Bytes(), nil
 }
+
+var deflaters sync.Pool // *flate.Writer at BestCompression
 
 var inflaters sync.Pool
 
