@@ -62,7 +62,7 @@ func NormalizeID(t IDType, number string) (string, error) {
 		// which the first and the last are not zero.
 		if len(n) != 8 || !strings.ContainsRune("ABCDEFGHIJKLMNOPRSTUVWY", rune(n[0])) ||
 			!allDigits(n[1:]) || n[1] == '0' || n[7] == '0' {
-			return "", problem.Invalidf("id-number-invalid", "An Indian passport number is a letter followed by seven digits, e.g. J8369854.")
+			return "", problem.Invalidf("id-number-invalid", "An Indian passport number is a letter followed by seven digits, e.g. A1234567.")
 		}
 	case PAN:
 		// AAAAA9999A; the fourth letter is the holder type, P for a person.
