@@ -3,12 +3,16 @@ package verifier
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,6 +49,10 @@ func TestOwnCardFromEveryInput(t *testing.T) {
 	pdfWithFile := certificatePDF(t, file, qrPNG)
 	pdfQROnly := certificatePDF(t, nil, qrPNG)
 	pdfPhotoQR := certificatePDF(t, nil, photo)
+	qr, err := shc.QRCode(jws)
+	if err != nil {
+		t.Fatal(err)
+	}
 	inputs := []struct {
 		name string
 		data []byte
@@ -57,6 +65,8 @@ func TestOwnCardFromEveryInput(t *testing.T) {
 		{"pdf attachment", pdfWithFile},
 		{"pdf page qr (png)", pdfQROnly},
 		{"pdf page qr (jpeg photo)", pdfPhotoQR},
+		{"pdf page qr (vector, one path)", vectorQRPDF(t, qr, true)},
+		{"pdf page qr (vector, one rectangle per module)", vectorQRPDF(t, qr, false)},
 	}
 	for _, in := range inputs {
 		t.Run(in.name, func(t *testing.T) {
@@ -154,6 +164,43 @@ func certificatePDF(t *testing.T, file []byte, qrImage []byte) []byte {
 	return buf.Bytes()
 }
 
+// vectorQRPDF draws the QR as filled rectangles, either as our template
+// does (one path, flipped y) or with fpdf's Rect (a path per module).
+func vectorQRPDF(t *testing.T, qr shc.QR, onePath bool) []byte {
+	t.Helper()
+	pdf := fpdf.New("P", "mm", "A4", "")
+	pdf.AddPage()
+	pdf.SetFont("Helvetica", "", 12)
+	pdf.Cell(0, 10, "Scan to verify")
+	if onePath {
+		var b strings.Builder
+		b.WriteString("q 0 g 2.04 0 0 -2.04 371.3 643.4 cm\n")
+		for y, row := range qr.Modules {
+			for x, dark := range row {
+				if dark {
+					fmt.Fprintf(&b, "%d %d 1 1 re\n", x, y)
+				}
+			}
+		}
+		b.WriteString("f Q\n")
+		pdf.RawWriteStr(b.String())
+	} else {
+		pdf.SetFillColor(0, 0, 0)
+		for y, row := range qr.Modules {
+			for x, dark := range row {
+				if dark {
+					pdf.Rect(40+float64(x)*0.8, 60+float64(y)*0.8, 0.8, 0.8, "F")
+				}
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := pdf.Output(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
 func TestPDFWithoutCard(t *testing.T) {
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.AddPage()
@@ -199,5 +246,26 @@ func TestQRTooLargeForOneCode(t *testing.T) {
 	r := verifyOne(t, v, []byte(shc.QRText(jws)))
 	if r.Status != verdict.Invalid || !hasCode(r.Reasons, "qr_too_large") {
 		t.Fatalf("%s %v", r.Status, codes(r.Reasons))
+	}
+}
+
+// The sample certificate the templates produce (docs/): its PDF (through
+// the attachment, and through the vector QR once the attachment is made
+// unrecognisable) and the PNG rendered from its page.
+func TestSampleCertificate(t *testing.T) {
+	pdfBytes, err1 := os.ReadFile(filepath.Join(repoRoot(t), "docs", "sample-certificate.pdf"))
+	pngBytes, err2 := os.ReadFile(filepath.Join(repoRoot(t), "docs", "sample-certificate.png"))
+	if err1 != nil || err2 != nil {
+		t.Skip("docs/sample-certificate.{pdf,png} not present")
+	}
+	v := &Verifier{Trust: trust.NewStore(specIssuer(t, false)), Now: at(afterSpecNBF)}
+	noAttachment := bytes.ReplaceAll(pdfBytes, []byte("/EmbeddedFile"), []byte("/EmbeddedFilX"))
+	for name, in := range map[string][]byte{"pdf": pdfBytes, "pdf without attachment": noAttachment, "page png": pngBytes} {
+		t.Run(name, func(t *testing.T) {
+			r := verifyOne(t, v, in)
+			if r.Status != verdict.Valid || r.Subject == nil || r.Subject.Name == "" {
+				t.Fatalf("%s %v", r.Status, codes(r.Reasons))
+			}
+		})
 	}
 }

@@ -33,7 +33,11 @@ func (v *Verifier) verifyPDF(ctx context.Context, input []byte, source string, d
 	if len(results) > 0 {
 		return results
 	}
-	for _, img := range doc.Images() {
+	// Image XObjects first, then QR codes drawn as vector rectangles (as
+	// our own certificate template draws them).
+	images := doc.Images()
+	images = append(images, doc.VectorImages()...)
+	for _, img := range images {
 		if ctx.Err() != nil {
 			break
 		}
