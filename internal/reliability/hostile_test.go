@@ -1,8 +1,10 @@
 package reliability
 
 import (
+	"archive/zip"
 	"bytes"
 	"compress/flate"
+	"compress/zlib"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -29,8 +31,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fxamacker/cbor/v2"
+
 	"github.com/vaxcert/vaxcert/shc"
 	"github.com/vaxcert/vaxcert/verifier"
+	"github.com/vaxcert/vaxcert/verifier/eudcc/base45"
 	"github.com/vaxcert/vaxcert/verifier/trust"
 	"github.com/vaxcert/vaxcert/verifier/verdict"
 )
@@ -317,7 +322,7 @@ func (w *hostileWorld) hostileCases(t *testing.T) []hostileCase {
 	add("10 MB PDF", "%PDF-1.7\n"+strings.Repeat("1 0 obj\n<< /Length 5 >>\nstream\nxxxxx\nendstream\nendobj\n", tenMB/56), "", "pdf_invalid", "pdf_no_card")
 	add("10 MB of spaces", strings.Repeat(" ", tenMB), "", "input_unrecognized", "input_empty")
 	add("10 MB PNG signature then garbage", "\x89PNG\r\n\x1a\n"+strings.Repeat("\x00", tenMB), "", "image_invalid")
-	add("10 MB HC1 text", "HC1:"+strings.Repeat("6BF", tenMB/3), "", "input_unrecognized", "base45_invalid", "zlib_invalid", "cose_invalid", "dcc_too_large")
+	add("10 MB HC1 text", "HC1:"+strings.Repeat("6BF", tenMB/3), "", "prefix_invalid")
 
 	// Malformed UTF-8: in the raw input, inside the header, inside a
 	// trusted-signed payload.
@@ -338,6 +343,96 @@ func (w *hostileWorld) hostileCases(t *testing.T) []hostileCase {
 	add("10 MB nested .smart-health-card file", `{"verifiableCredential":`+strings.Repeat("[", tenMB/2)+strings.Repeat("]", tenMB/2)+`}`, "", "file_invalid")
 	add("10 MB nested JSON object", strings.Repeat(`{"a":`, tenMB/5), "", "file_invalid", "input_unrecognized")
 
+	cases = append(cases, w.hostileDCC(t)...)
+	cases = append(cases, w.hostileDIVOC(t)...)
+	return cases
+}
+
+// hc1 wraps a COSE message the EU DCC way: zlib, base45, "HC1:".
+func hc1(t testing.TB, cose []byte) string {
+	t.Helper()
+	var buf bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&buf, zlib.BestCompression)
+	zw.Write(cose)
+	zw.Close()
+	return "HC1:" + base45.Encode(buf.Bytes())
+}
+
+// coseSign1 builds a tagged COSE_Sign1 with any protected header, kid and
+// payload; the signature is random bytes of sigLen.
+func coseSign1(t testing.TB, protected map[int]any, kid []byte, payload []byte, sigLen int) []byte {
+	t.Helper()
+	ph, err := cbor.Marshal(protected)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := make([]byte, sigLen)
+	rand.Read(sig)
+	msg, err := cbor.Marshal(cbor.Tag{Number: 18, Content: []any{ph, map[int]any{4: kid}, payload, sig}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg
+}
+
+// hostileDCC are hostile EU DCCs (HC1): a zlib bomb, HMAC and missing
+// algorithms, kid traversal, deep CBOR nesting, malformed UTF-8.
+func (w *hostileWorld) hostileDCC(t *testing.T) []hostileCase {
+	claims, _ := cbor.Marshal(map[int]any{1: "DE", 4: 1900000000, 6: 1600000000, -260: map[int]any{1: map[string]any{"ver": "1.3.0"}}})
+	es256 := map[int]any{1: -7}
+	var cases []hostileCase
+	add := func(name, input string, codes ...string) {
+		cases = append(cases, hostileCase{name: name, input: []byte(input), codes: codes})
+	}
+	// 8 MiB of zeros fits the HC1 text limit once compressed.
+	var bomb bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&bomb, zlib.BestCompression)
+	zw.Write(make([]byte, 8<<20))
+	zw.Close()
+	add("HC1 zlib bomb (8 MiB of zeros)", "HC1:"+base45.Encode(bomb.Bytes()), "zlib_invalid")
+	add("HC1 HMAC-SHA256 (alg 5)", hc1(t, coseSign1(t, map[int]any{1: 5}, []byte("kid12345"), claims, 32)), "alg_unsupported")
+	add("HC1 without alg", hc1(t, coseSign1(t, map[int]any{}, []byte("kid12345"), claims, 64)), "alg_unsupported", "cose_invalid")
+	for _, kid := range []string{"../../../../etc/passwd", "../dsc/evil", "\x00"} {
+		add(fmt.Sprintf("HC1 kid %q", kid), hc1(t, coseSign1(t, es256, []byte(kid), claims, 64)), "kid_unknown", "kid_invalid")
+	}
+	// [[[…1…]]]: deeper than any decoder should follow, and (the second)
+	// inflating past the COSE size cap.
+	for _, depth := range []int{60000, 100000} {
+		deep := append(bytes.Repeat([]byte{0x81}, depth), 0x01)
+		add(fmt.Sprintf("HC1 CBOR payload nested %d deep", depth), hc1(t, coseSign1(t, es256, []byte("kid12345"), deep, 64)),
+			"kid_unknown", "cwt_invalid", "cose_invalid", "zlib_invalid")
+	}
+	add("HC1 malformed UTF-8", "HC1:\xff\xfe6BFOXN", "prefix_invalid", "base45_invalid")
+	return cases
+}
+
+// hostileDIVOC are hostile CoWIN (DIVOC) certificates: a ZIP whose entry
+// lies about its size, deep JSON nesting, malformed UTF-8.
+func (w *hostileWorld) hostileDIVOC(t *testing.T) []hostileCase {
+	var cases []hostileCase
+	add := func(name string, input []byte, codes ...string) {
+		cases = append(cases, hostileCase{name: name, input: input, codes: codes})
+	}
+	ctx := `{"@context":["https://www.w3.org/2018/credentials/v1","https://cowin.gov.in/credentials/vaccination/v1"],`
+	// A certificate.json entry that claims 200 bytes and inflates to 16 MiB.
+	var raw bytes.Buffer
+	fw, _ := flate.NewWriter(&raw, flate.BestCompression)
+	fw.Write([]byte(ctx + `"x":"`))
+	fw.Write(bytes.Repeat([]byte(" "), 16<<20))
+	fw.Close()
+	var zbuf bytes.Buffer
+	zwr := zip.NewWriter(&zbuf)
+	hw, err := zwr.CreateRaw(&zip.FileHeader{Name: "certificate.json", Method: zip.Deflate,
+		CompressedSize64: uint64(raw.Len()), UncompressedSize64: 200, CRC32: 0x12345678})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hw.Write(raw.Bytes())
+	zwr.Close()
+	add("CoWIN ZIP whose entry lies about its size (16 MiB of spaces)", zbuf.Bytes(), "zip_invalid", "zip_too_large", "input_too_large")
+	nested := []byte(ctx + `"x":` + strings.Repeat("[", 7000) + strings.Repeat("]", 7000) + `}`)
+	add("CoWIN certificate nested 7,000 deep", nested, "json_invalid", "certificate_malformed", "proof_missing")
+	add("CoWIN certificate with malformed UTF-8", []byte(ctx+"\"credentialSubject\":{\"name\":\"\xc3\x28\"}}"), "json_invalid", "certificate_malformed", "proof_missing")
 	return cases
 }
 
@@ -392,7 +487,10 @@ func checkRefused(t *testing.T, c hostileCase, results []verdict.Result) {
 				t.Errorf("%s: warnings %v, want %s", c.name, findingCodes(r.Warnings), c.warn)
 			}
 		}
-		if r.Subject != nil || len(r.Doses) > 0 {
+		// A refused health card shows nothing of what it claims. (The
+		// CoWIN reader shows a rejected certificate's contents under its
+		// INVALID verdict, by its own design.)
+		if r.Format == verifier.FormatSHC && (r.Subject != nil || len(r.Doses) > 0) {
 			t.Errorf("%s: refused card still shows contents %+v %+v", c.name, r.Subject, r.Doses)
 		}
 	}
