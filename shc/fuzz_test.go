@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"unicode/utf8"
 )
 
 func addVectorSeeds(f *testing.F, names ...string) {
@@ -137,6 +138,30 @@ func FuzzParseFile(f *testing.F) {
 		}
 		if len(list) == 0 {
 			t.Fatal("accepted a file without credentials")
+		}
+	})
+}
+
+// FuzzJSONReader checks the hand-written JSON reader against encoding/json:
+// whatever it accepts is valid JSON, and it accepts all valid UTF-8 JSON
+// that is not nested deeper than it allows.
+func FuzzJSONReader(f *testing.F) {
+	addVectorSeeds(f, "spec/example-00-c-jws-payload-minified.json", "spec/example-02-a-fhirBundle.json")
+	for _, s := range []string{`{}`, `[]`, `"\u00e9\ud83d\ude00"`, `-0.5e+3`, `[1,]`, `{"a":1,}`, `01`, `"\x01"`, "\"\xff\"", `{"a" 1}`, `[[[[]]]]`, `tru`, `nul`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		r := &jreader{b: in}
+		err := r.skip()
+		if err == nil {
+			err = r.end()
+		}
+		valid := json.Valid(in)
+		if err == nil && !valid {
+			t.Fatalf("jreader accepted invalid JSON %q", in)
+		}
+		if err != nil && valid && utf8.Valid(in) && bytes.Count(in, []byte("["))+bytes.Count(in, []byte("{")) < maxJSONDepth {
+			t.Fatalf("jreader rejected valid JSON %q: %v", in, err)
 		}
 	})
 }

@@ -49,7 +49,7 @@ func (r *jreader) peek() byte {
 
 // end checks that only whitespace remains.
 func (r *jreader) end() error {
-	if r.peek() != 0 {
+	if r.ws(); r.i < len(r.b) {
 		return r.fail("data after the top-level value")
 	}
 	return nil
@@ -76,7 +76,20 @@ func (r *jreader) rawString() ([]byte, bool, error) {
 			return s, escaped, nil
 		case c == '\\':
 			escaped = true
-			r.i += 2
+			if r.i+1 >= len(r.b) {
+				return nil, false, r.fail("unterminated string")
+			}
+			switch r.b[r.i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				r.i += 2
+			case 'u':
+				if r.i+6 > len(r.b) || !isHex4(r.b[r.i+2:r.i+6]) {
+					return nil, false, r.fail("bad \\u escape")
+				}
+				r.i += 6
+			default:
+				return nil, false, r.fail("bad escape")
+			}
 			continue
 		case c < 0x20:
 			return nil, false, r.fail("control character in a string")
@@ -401,4 +414,13 @@ func decodeBundle(r *jreader, b *Bundle) error {
 		}
 		return err
 	})
+}
+
+func isHex4(b []byte) bool {
+	for _, c := range b {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }

@@ -28,6 +28,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("%PDF-1.7\n1 0 obj<</Type/ObjStm/N 1/First 4/Length 9>>stream\n2 0 <<>>\nendstream endobj"))
 	f.Add([]byte("%PDF-1.4\n1 0 obj<</Type/EmbeddedFile/Filter/ASCIIHexDecode/Length 6>>stream\n414243\nendstream endobj"))
 	f.Add([]byte("%PDF-1.4\n1 0 obj<</Subtype/Image/Width 2/Height 2/BitsPerComponent 1/ColorSpace/DeviceGray/Length 2>>stream\n\x80\x40\nendstream endobj"))
+	f.Add([]byte("%PDF-1.4\n1 0 obj<</Type/Page/Contents 2 0 R>>endobj\n2 0 obj<</Length 60>>stream\nq 0 g 2 0 0 -2 10 10 cm 0 0 1 1 re 2 0 1 1 re 4 4 2 1 re f Q BI /W 1 ID x EI\nendstream endobj"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		d, err := Parse(in)
 		if err != nil {
@@ -40,5 +41,6 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		d.Images()
+		d.VectorImages()
 	})
 }
