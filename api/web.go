@@ -162,7 +162,10 @@ func (ui *webUI) page(name, title string) http.HandlerFunc {
 		lang := ui.lang(w, r)
 		p := webPage{
 			Page: name, Title: title, Lang: lang, CSRF: csrfToken(w, r),
-			Scripts: []string{"js/" + name + ".js"}, Strings: ui.strings[lang], ClearSeconds: ui.clearSeconds,
+			Strings: ui.strings[lang], ClearSeconds: ui.clearSeconds,
+		}
+		if _, ok := ui.assets["js/"+name+".js"]; ok {
+			p.Scripts = []string{"js/" + name + ".js"}
 		}
 		for _, l := range webLangs {
 			if l.Code != lang {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -59,6 +60,8 @@ func newBrowser(t *testing.T, width, height int) *browser {
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.Flag("force-color-profile", "srgb"),
 		chromedp.Flag("font-render-hinting", "none"),
+		chromedp.Flag("lang", "en-IN"), // dates as people in India read them
+		chromedp.Env("LANGUAGE=en_IN"),
 		// A fake camera, so the scan button has a device to open.
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("use-fake-device-for-media-stream", true),
@@ -67,21 +70,12 @@ func newBrowser(t *testing.T, width, height int) *browser {
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	b := &browser{t: t, ctx: ctx}
 	t.Cleanup(func() {
 		cancelCtx()
 		cancelAlloc()
-		if t.Failed() {
-			b.mu.Lock()
-			t.Logf("browser console:\n  %s", strings.Join(b.console, "\n  "))
-			b.mu.Unlock()
-		}
 	})
-	startCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	// The first Do starts the browser; it must not carry a timeout that
-	// would end the browser with it, hence Do(ctx) below and the timeout
-	// only for the wait.
+	// The first Do starts the browser. Its context lives as long as the
+	// test, so the wait for the start gets its own timer.
 	done := make(chan error, 1)
 	go func() { done <- chromedp.Do(ctx) }()
 	select {
@@ -89,9 +83,35 @@ func newBrowser(t *testing.T, width, height int) *browser {
 		if err != nil {
 			t.Fatalf("start Chromium: %v", err)
 		}
-	case <-startCtx.Done():
+	case <-time.After(60 * time.Second):
 		t.Fatal("Chromium did not start within a minute")
 	}
+	return attach(t, ctx, width, height)
+}
+
+// newProfile opens a tab in a new browser context: another person on
+// another device, with cookies and storage of its own.
+func (b *browser) newProfile(width, height int) *browser {
+	b.t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	b.t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		b.t.Fatalf("open a tab: %v", err)
+	}
+	return attach(b.t, ctx, width, height)
+}
+
+// attach starts recording a tab's requests and console and sets its size.
+func attach(t *testing.T, ctx context.Context, width, height int) *browser {
+	t.Helper()
+	b := &browser{t: t, ctx: ctx}
+	t.Cleanup(func() {
+		if t.Failed() {
+			b.mu.Lock()
+			t.Logf("browser console:\n  %s", strings.Join(b.console, "\n  "))
+			b.mu.Unlock()
+		}
+	})
 	if err := chromedp.Listen(ctx, b.record); err != nil {
 		t.Fatal(err)
 	}
@@ -157,14 +177,24 @@ func (b *browser) text(id string) string {
 	return strings.TrimSpace(s)
 }
 
-// waitJS waits until the JavaScript expression is truthy.
+// waitJS waits until the JavaScript expression is truthy. It evaluates
+// the expression again and again, so a navigation in between (a login
+// redirect, a reload) does not end the wait.
 func (b *browser) waitJS(what, expr string, timeout time.Duration) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, timeout+5*time.Second)
-	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
-		b.t.Fatalf("waiting for %s: %v", what, err)
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("Boolean("+expr+")"))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		last = err
+		time.Sleep(50 * time.Millisecond)
 	}
+	b.t.Fatalf("waiting for %s: not within %s (last error: %v)", what, timeout, last)
 }
 
 func (b *browser) eval(expr string) string {
@@ -231,3 +261,37 @@ func (b *browser) upload(inputID, path string) {
 }
 
 func quote(s string) string { return fmt.Sprintf("%q", s) }
+
+// download clicks the element (a link with a download attribute) and
+// returns the downloaded file's bytes.
+func (b *browser) download(sel string) []byte {
+	b.t.Helper()
+	dir := b.t.TempDir()
+	yes := true
+	if _, err := chromedp.CallBrowser(b.ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+		Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: &yes,
+		BrowserContextID: chromedp.FromContext(b.ctx).BrowserContextID,
+	}); err != nil {
+		b.t.Fatalf("download behaviour: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	progress := chromedp.BrowserEvents(ctx, cdpbrowser.DownloadProgress)
+	b.run("click "+sel, chromedp.Click(chromedp.CSS(sel)))
+	for ev, err := range progress {
+		if err != nil {
+			b.t.Fatalf("download %s: %v", sel, err)
+		}
+		switch ev.State {
+		case cdpbrowser.DownloadProgressStateCompleted:
+			data, err := os.ReadFile(filepath.Join(dir, ev.GUID))
+			if err != nil {
+				b.t.Fatal(err)
+			}
+			return data
+		case cdpbrowser.DownloadProgressStateCanceled:
+			b.t.Fatalf("download %s was cancelled", sel)
+		}
+	}
+	return nil
+}

@@ -149,7 +149,6 @@ func TestVerifierPageOffline(t *testing.T) {
 	// module and the trust bundle.
 	b.run("open /verify", chromedp.Navigate(ts.URL+"/verify"))
 	b.waitJS("the verifier to be ready for offline use", `document.getElementById("verifier").dataset.offline === "true"`, 90*time.Second)
-	b.screenshot(shots, "07-verify-ready")
 
 	// Online, a genuine card: VALID, and no request carries the card.
 	mark := log.mark()
@@ -168,18 +167,16 @@ func TestVerifierPageOffline(t *testing.T) {
 	}
 
 	checkVerdict(t, b, genuineQR, "valid", "Asha Sharma")
-	b.screenshot(shots, "08-verify-valid-offline")
 	b.run("clear", chromedp.Click(chromedp.ID("clear")))
 
 	checkVerdict(t, b, forgedQR, "invalid", "")
 	if reasons := b.text("r-reasons"); !strings.Contains(strings.ToLower(reasons), "signature") {
 		t.Errorf("a forged card's reasons should name the signature: %q", reasons)
 	}
-	b.screenshot(shots, "09-verify-invalid-offline")
 	b.run("clear", chromedp.Click(chromedp.ID("clear")))
 
 	checkVerdict(t, b, strangerQR, "not_trusted", "")
-	b.screenshot(shots, "10-verify-not-trusted-offline")
+	b.screenshot(shots, "11-verify-not-trusted-offline")
 
 	// The result clears itself (?clear=5 above shortened the wait).
 	b.waitJS("the result to clear itself", `document.getElementById("result").hidden && document.getElementById("r-name").textContent === ""`, 15*time.Second)
