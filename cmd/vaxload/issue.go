@@ -132,7 +132,7 @@ func issueScenario(ctx context.Context, e *env) (*report, error) {
 	var mu sync.Mutex
 	var certs []issued
 
-	ph := run(ctx, "record dose", "certificates/s", e.bounds(o.workers), func(ctx context.Context, w, i int) outcome {
+	ph := e.measure(ctx, "record dose", "certificates/s", e.bounds(o.workers), func(ctx context.Context, w, i int) outcome {
 		var b int
 		select {
 		case x, ok := <-ready:
@@ -166,9 +166,10 @@ func issueScenario(ctx context.Context, e *env) (*report, error) {
 
 	// Every 201 named an issued certificate; the store must hold each one,
 	// issued (the administrator's view reads it from the database).
+	f := issueFacts{answered: ph.ok2xx(), announced: len(certs)}
 	var missing atomic.Int64
-	var firstMissing atomic.Value
-	err = parallel(ctx, len(certs), setupWorkers, func(ctx context.Context, i int) error {
+	var firstProblem atomic.Value
+	f.err = parallel(ctx, len(certs), setupWorkers, func(ctx context.Context, i int) error {
 		var v struct {
 			Status string `json:"status"`
 		}
@@ -178,16 +179,36 @@ func issueScenario(ctx context.Context, e *env) (*report, error) {
 		}
 		if err != nil {
 			missing.Add(1)
-			firstMissing.CompareAndSwap(nil, err.Error())
+			firstProblem.CompareAndSwap(nil, err.Error())
 		}
 		return ctx.Err()
 	})
-	detail := fmt.Sprintf("%d of %d certificates answered 2xx are issued in the store", len(certs)-int(missing.Load()), len(certs))
-	if f, ok := firstMissing.Load().(string); ok {
-		detail += "; first problem: " + f
-	}
-	rep.check("every 2xx has its certificate", err == nil && missing.Load() == 0 && len(certs) == ph.ok2xx(), "%s", detail)
+	f.missing = int(missing.Load())
+	f.firstProblem, _ = firstProblem.Load().(string)
+	rep.Checks = append(rep.Checks, f.check())
 	return rep, nil
+}
+
+// issueFacts is what the issue scenario found: 2xx answers, the
+// certificates they named, and how many of those the store does not hold as
+// issued.
+type issueFacts struct {
+	answered     int // 2xx answers
+	announced    int // certificates named by them
+	missing      int
+	firstProblem string
+	err          error // the checking itself failed
+}
+
+func (f issueFacts) check() check {
+	detail := fmt.Sprintf("%d of %d certificates named by %d answers 2xx are issued in the store", f.announced-f.missing, f.announced, f.answered)
+	if f.firstProblem != "" {
+		detail += "; first problem: " + f.firstProblem
+	}
+	if f.err != nil {
+		detail += "; checking failed: " + f.err.Error()
+	}
+	return check{Name: "every 2xx has its certificate", OK: f.err == nil && f.missing == 0 && f.announced == f.answered, Detail: detail}
 }
 
 // downloadScenario: citizens download their certificate PDFs. The first
@@ -223,11 +244,11 @@ func downloadScenario(ctx context.Context, e *env) (*report, error) {
 		}
 		return outcome{status: a.status}
 	}
-	first := run(ctx, "first download", "PDFs/s", bounds{requests: min(len(certs), o.requests), duration: o.duration, workers: o.workers}, download)
+	first := e.measure(ctx, "first download", "PDFs/s", bounds{requests: min(len(certs), o.requests), duration: o.duration, workers: o.workers}, download)
 	rep.Phases = append(rep.Phases, first)
 	rep.answersCheck(first)
 	if rest := o.requests - first.Requests; rest > 0 && first.StoppedBy == "requests" {
-		again := run(ctx, "repeat download", "PDFs/s", bounds{requests: rest, duration: o.duration, workers: o.workers}, download)
+		again := e.measure(ctx, "repeat download", "PDFs/s", bounds{requests: rest, duration: o.duration, workers: o.workers}, download)
 		rep.Phases = append(rep.Phases, again)
 		rep.answersCheck(again)
 	}

@@ -59,13 +59,25 @@ func (o *outbox) poll() error {
 	if err != nil {
 		return fmt.Errorf("sms outbox: %w", err)
 	}
-	// A line still being written has no newline yet: leave it for later.
+	n, err := scanOTPs(data, o.otps)
+	o.offset += int64(n)
+	if err != nil {
+		return fmt.Errorf("sms outbox %s: %w", o.path, err)
+	}
+	return nil
+}
+
+// scanOTPs reads the complete lines of data (outbox messages), records the
+// newest OTP sent to each mobile in otps, and returns how many bytes it
+// consumed: a last line still being written (no newline yet) is left for
+// the next look.
+func scanOTPs(data []byte, otps map[string]string) (int, error) {
 	end := bytes.LastIndexByte(data, '\n')
 	if end < 0 {
-		return nil
+		return 0, nil
 	}
 	for _, line := range bytes.Split(data[:end], []byte{'\n'}) {
-		if len(line) == 0 {
+		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
 		var m struct {
@@ -73,16 +85,15 @@ func (o *outbox) poll() error {
 			Text string `json:"text"`
 		}
 		if err := json.Unmarshal(line, &m); err != nil {
-			return fmt.Errorf("sms outbox %s: a line is not JSON: %v", o.path, err)
+			return 0, fmt.Errorf("a line is not a JSON message: %v", err)
 		}
 		// Every OTP message starts with the OTP.
 		otp, _, _ := strings.Cut(m.Text, " ")
-		if len(otp) == 6 && strings.Trim(otp, "0123456789") == "" {
-			o.otps[m.To] = otp
+		if m.To != "" && len(otp) == 6 && strings.Trim(otp, "0123456789") == "" {
+			otps[m.To] = otp
 		}
 	}
-	o.offset += int64(end + 1)
-	return nil
+	return end + 1, nil
 }
 
 // otp waits (up to 10 s) for an OTP to mobile sent after the outbox was

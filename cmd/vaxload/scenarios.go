@@ -65,7 +65,7 @@ func searchScenario(ctx context.Context, e *env) (*report, error) {
 	rep.SetupNote = fmt.Sprintf("%d centres over %d pincodes, one session each on %s", o.centres, o.pincodes, day.Format(time.DateOnly))
 
 	sessionKey := []byte(`"session_id"`)
-	ph := run(ctx, "findByPin", "searches/s", e.bounds(o.workers), func(ctx context.Context, w, i int) outcome {
+	ph := e.measure(ctx, "findByPin", "searches/s", e.bounds(o.workers), func(ctx context.Context, w, i int) outcome {
 		p := i % o.pincodes
 		a, err := e.api.call(ctx, http.MethodGet, paths[p], nil, "", nil)
 		if err != nil {
@@ -115,7 +115,7 @@ func rushScenario(ctx context.Context, e *env) (*report, error) {
 	rep.SetupNote = fmt.Sprintf("%d citizens logged in, each with a beneficiary; a session of %d places on %s", clients, o.slots, day.Format(time.DateOnly))
 
 	// Every client sends its one attempt at once: a worker per client.
-	ph := run(ctx, "book", "attempts/s", bounds{requests: clients, duration: o.duration, workers: clients},
+	ph := e.measure(ctx, "book", "attempts/s", bounds{requests: clients, duration: o.duration, workers: clients},
 		func(ctx context.Context, w, i int) outcome {
 			b := bens[i]
 			a, err := e.api.call(ctx, http.MethodPost, "/api/v1/appointments",
@@ -135,20 +135,12 @@ func rushScenario(ctx context.Context, e *env) (*report, error) {
 	rep.LoadAfter = loadAverage()
 	rep.answersCheck(ph)
 
-	booked := ph.Statuses[http.StatusCreated]
-	want := min(clients, o.slots)
-	complete := ph.StoppedBy == "requests"
-	rep.check("booked == capacity", booked == want && complete, "%d booked by the answers, want exactly %d (run complete: %v)", booked, want, complete)
-
+	f := rushFacts{clients: clients, slots: o.slots, booked: ph.Statuses[http.StatusCreated], complete: ph.StoppedBy == "requests"}
 	var sess struct {
 		Available int `json:"available_capacity"`
 	}
-	if err := e.api.callJSON(ctx, http.MethodGet, "/api/v1/sessions/"+sessionID, nil, "", http.StatusOK, &sess); err != nil {
-		rep.check("session places left", false, "%v", err)
-	} else {
-		rep.check("session places left", sess.Available == o.slots-booked && sess.Available >= 0,
-			"the session shows %d places left of %d, with %d booked", sess.Available, o.slots, booked)
-	}
+	f.availableErr = e.api.callJSON(ctx, http.MethodGet, "/api/v1/sessions/"+sessionID, nil, "", http.StatusOK, &sess)
+	f.available = sess.Available
 	var list struct {
 		Appointments []struct {
 			SessionID string `json:"session_id"`
@@ -156,19 +148,47 @@ func rushScenario(ctx context.Context, e *env) (*report, error) {
 		} `json:"appointments"`
 	}
 	path := fmt.Sprintf("/api/v1/centres/%s/appointments?date=%s", ids[0], day.Format(time.DateOnly))
-	if err := e.api.callJSON(ctx, http.MethodGet, path, nil, admin, http.StatusOK, &list); err != nil {
-		rep.check("centre list", false, "%v", err)
-	} else {
-		n := 0
-		for _, a := range list.Appointments {
-			if a.SessionID == sessionID && a.Status == "booked" {
-				n++
-			}
+	f.listedErr = e.api.callJSON(ctx, http.MethodGet, path, nil, admin, http.StatusOK, &list)
+	for _, a := range list.Appointments {
+		if a.SessionID == sessionID && a.Status == "booked" {
+			f.listed++
 		}
-		rep.check("centre list", n == booked && n <= o.slots, "the centre's list of %s has %d booked appointments in the session (capacity %d)",
-			day.Format(time.DateOnly), n, o.slots)
 	}
+	rep.Checks = append(rep.Checks, f.checks()...)
 	return rep, nil
+}
+
+// rushFacts is what a rush found: the answers, and the server's own view
+// of the session afterwards.
+type rushFacts struct {
+	clients, slots int
+	booked         int  // 201 answers
+	complete       bool // every client made its attempt
+	available      int  // places the session shows left
+	availableErr   error
+	listed         int // booked appointments in the centre's list of the day
+	listedErr      error
+}
+
+// checks: exactly min(clients, slots) booked, by the answers, by the places
+// left and by the centre's list.
+func (f rushFacts) checks() []check {
+	want := min(f.clients, f.slots)
+	out := []check{{Name: "booked == capacity", OK: f.booked == want && f.complete,
+		Detail: fmt.Sprintf("%d booked by the answers, want exactly %d (every client attempted: %v)", f.booked, want, f.complete)}}
+	if f.availableErr != nil {
+		out = append(out, check{Name: "session places left", Detail: f.availableErr.Error()})
+	} else {
+		out = append(out, check{Name: "session places left", OK: f.available == f.slots-f.booked && f.available >= 0,
+			Detail: fmt.Sprintf("the session shows %d places left of %d, with %d booked", f.available, f.slots, f.booked)})
+	}
+	if f.listedErr != nil {
+		out = append(out, check{Name: "centre list", Detail: f.listedErr.Error()})
+	} else {
+		out = append(out, check{Name: "centre list", OK: f.listed == f.booked && f.listed <= f.slots,
+			Detail: fmt.Sprintf("the centre's list of the day has %d booked appointments in the session (capacity %d)", f.listed, f.slots)})
+	}
+	return out
 }
 
 // decode is json.Unmarshal with the answer named in the error.
@@ -177,4 +197,11 @@ func decode(a answer, what string, v any) error {
 		return fmt.Errorf("%s: %v in %q", what, err, a.body)
 	}
 	return nil
+}
+
+// measure runs a measured phase, saying so on the progress output (to start
+// a profile of the server at the right moment).
+func (e *env) measure(ctx context.Context, name, unit string, b bounds, f op) phase {
+	e.logf("measuring %s: up to %d requests by %d workers, for at most %s", name, b.requests, b.workers, b.duration)
+	return run(ctx, name, unit, b, f)
 }
