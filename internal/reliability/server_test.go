@@ -23,6 +23,7 @@ type service struct {
 	data string
 	db   string
 	env  []string
+	args []string
 	cmd  *exec.Cmd
 	done chan struct{}
 	logs *lockedBuffer // stderr (the JSON log) of every run, in order
@@ -32,13 +33,14 @@ type serviceOptions struct {
 	data string   // data directory; a new temporary one if empty
 	db   string   // --db; empty for SQLite
 	env  []string // extra environment (VAXCERT_…)
+	args []string // extra serve flags
 }
 
 // startService builds and starts vaxcert serve and waits until it answers
 // /healthz. It is stopped (SIGKILL if need be) when the test ends.
 func startService(t testing.TB, o serviceOptions) *service {
 	t.Helper()
-	s := &service{t: t, bin: binary(t, "vaxcert"), data: o.data, db: o.db, env: o.env, logs: &lockedBuffer{}}
+	s := &service{t: t, bin: binary(t, "vaxcert"), data: o.data, db: o.db, env: o.env, args: o.args, logs: &lockedBuffer{}}
 	if s.data == "" {
 		s.data = filepath.Join(t.TempDir(), "data")
 	}
@@ -52,11 +54,18 @@ func startService(t testing.TB, o serviceOptions) *service {
 // start (re)starts the process on the same address and data.
 func (s *service) start() {
 	s.t.Helper()
+	s.launch(false)
+}
+
+// launch starts the process and waits until it answers /healthz or, when
+// mayExit (a crash is expected), until it exits.
+func (s *service) launch(mayExit bool) {
+	s.t.Helper()
 	args := []string{"serve", "--addr", s.addr, "--data", s.data}
 	if s.db != "" {
 		args = append(args, "--db", s.db)
 	}
-	s.cmd = exec.Command(s.bin, args...)
+	s.cmd = exec.Command(s.bin, append(args, s.args...)...)
 	s.cmd.Env = cleanEnv(s.env...)
 	s.cmd.Stdout = s.logs
 	s.cmd.Stderr = s.logs
@@ -72,6 +81,9 @@ func (s *service) start() {
 	for {
 		select {
 		case <-s.done:
+			if mayExit {
+				return
+			}
 			s.t.Fatalf("vaxcert serve exited during start-up: %v\n%s", s.cmd.ProcessState, tail(s.logs.String(), 4000))
 		default:
 		}
