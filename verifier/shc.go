@@ -128,6 +128,9 @@ func (v *Verifier) verifySHC(jws, source string, fromQR bool) verdict.Result {
 	}
 	// Only what a trusted key signed is shown: an unsigned claim of a name
 	// is worse than none.
+	if !signed {
+		r.IssuedAt, r.ExpiresAt = nil, nil
+	}
 	if signed {
 		fillContents(&r.Result, contents)
 		if v.RequireFullCourse && r.Status == verdict.Valid {

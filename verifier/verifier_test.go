@@ -185,7 +185,7 @@ func TestTrustDecisions(t *testing.T) {
 	jws := vector(t, "spec", "example-00-d-jws.txt")
 	t.Run("unknown issuer", func(t *testing.T) {
 		r := verifyOne(t, &Verifier{Now: at(afterSpecNBF)}, jws)
-		if r.Status != verdict.NotTrusted || !hasCode(r.Reasons, "issuer_untrusted") || r.Subject != nil || len(r.Doses) != 0 {
+		if r.Status != verdict.NotTrusted || !hasCode(r.Reasons, "issuer_untrusted") || r.Subject != nil || len(r.Doses) != 0 || r.IssuedAt != nil {
 			t.Fatalf("%+v", r)
 		}
 	})

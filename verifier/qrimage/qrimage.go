@@ -30,13 +30,21 @@ type pass struct {
 	invert bool
 }
 
+// workingSide is the longest side the passes work at: a phone photo is
+// scaled down to it first (a QR filling a fifth of a 12-megapixel frame
+// still has several pixels per module), which bounds the time a hostile or
+// merely large image can cost.
+const workingSide = 1600
+
+// detailSide is the resolution of one last pass for large photos in which
+// the QR code is small.
+const detailSide = 3000
+
 var passes = []pass{
 	{name: "pure", img: same, pure: true},
 	{name: "hybrid", img: same},
 	{name: "global", img: same, global: true},
-	{name: "down", img: downscaleTo(1000)},
-	{name: "down-global", img: downscaleTo(1000), global: true},
-	{name: "down600", img: downscaleTo(600)},
+	{name: "down700", img: downscaleTo(700)},
 	{name: "up", img: upscaleBelow(500)},
 	{name: "blur", img: boxBlur},
 	{name: "up-blur", img: func(g *image.Gray) *image.Gray { return boxBlur(upscaleBelow(500)(g)) }},
@@ -55,13 +63,26 @@ func Decode(img image.Image) ([]byte, error) {
 		return nil, fmt.Errorf("qrimage: image of %dx%d pixels is too large", b.Dx(), b.Dy())
 	}
 	gray := toGray(img)
+	work := gray
+	if small := downscaleTo(workingSide)(gray); small != nil {
+		work = small
+	}
 	reader := qrcode.NewQRCodeReader()
 	for _, p := range passes {
-		g := p.img(gray)
+		g := p.img(work)
 		if g == nil {
 			continue
 		}
 		if out, err := decodeOnce(reader, g, p); err == nil {
+			return out, nil
+		}
+	}
+	if work != gray {
+		detail := gray
+		if d := downscaleTo(detailSide)(gray); d != nil {
+			detail = d
+		}
+		if out, err := decodeOnce(reader, detail, pass{name: "detail"}); err == nil {
 			return out, nil
 		}
 	}
@@ -138,6 +159,45 @@ func toGray(img image.Image) *image.Gray {
 		return g
 	}
 	g := image.NewGray(image.Rect(0, 0, b.Dx(), b.Dy()))
+	switch src := img.(type) {
+	case *image.YCbCr: // JPEG photos: Y is the luminance already
+		for y := 0; y < b.Dy(); y++ {
+			off := src.YOffset(b.Min.X, b.Min.Y+y)
+			copy(g.Pix[y*g.Stride:y*g.Stride+b.Dx()], src.Y[off:off+b.Dx()])
+		}
+		return g
+	case *image.Gray:
+		for y := 0; y < b.Dy(); y++ {
+			off := src.PixOffset(b.Min.X, b.Min.Y+y)
+			copy(g.Pix[y*g.Stride:y*g.Stride+b.Dx()], src.Pix[off:off+b.Dx()])
+		}
+		return g
+	case *image.NRGBA, *image.RGBA:
+		var pix []uint8
+		var stride int
+		premultiplied := false
+		if n, ok := src.(*image.NRGBA); ok {
+			pix, stride = n.Pix[n.PixOffset(b.Min.X, b.Min.Y):], n.Stride
+		} else {
+			r := src.(*image.RGBA)
+			pix, stride, premultiplied = r.Pix[r.PixOffset(b.Min.X, b.Min.Y):], r.Stride, true
+		}
+		for y := 0; y < b.Dy(); y++ {
+			row := pix[y*stride:]
+			out := g.Pix[y*g.Stride : y*g.Stride+b.Dx()]
+			for x := range out {
+				r, gg, bb, a := uint32(row[4*x]), uint32(row[4*x+1]), uint32(row[4*x+2]), uint32(row[4*x+3])
+				lum := (299*r + 587*gg + 114*bb) / 1000
+				if premultiplied {
+					lum += 255 - a // premultiplied: composite onto white
+				} else {
+					lum = (lum*a + 255*(255-a)) / 255
+				}
+				out[x] = uint8(min(lum, 255))
+			}
+		}
+		return g
+	}
 	for y := 0; y < b.Dy(); y++ {
 		row := g.Pix[y*g.Stride : y*g.Stride+b.Dx()]
 		for x := range row {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"image"
 	"image/color"
+	"image/draw"
+	"image/jpeg"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -102,6 +104,20 @@ func TestDecodeHardImages(t *testing.T) {
 		{"rotated 17", rotate(render(t, content, 6), 17)},
 		{"inverted (dark mode)", inverted},
 		{"large", big},
+		{"RGBA", convert(base, func(r image.Rectangle) draw.Image { return image.NewRGBA(r) })},
+		{"NRGBA", convert(base, func(r image.Rectangle) draw.Image { return image.NewNRGBA(r) })},
+		{"YCbCr from a colour JPEG", func() image.Image {
+			var buf bytes.Buffer
+			jpeg.Encode(&buf, convert(base, func(r image.Rectangle) draw.Image { return image.NewRGBA(r) }), &jpeg.Options{Quality: 90})
+			img, err := jpeg.Decode(&buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := img.(*image.YCbCr); !ok {
+				t.Fatalf("JPEG decoded as %T", img)
+			}
+			return img
+		}()},
 		{"paletted with offset bounds", func() image.Image {
 			p := image.NewPaletted(image.Rect(10, 20, 10+base.Bounds().Dx(), 20+base.Bounds().Dy()), color.Palette{color.White, color.Black})
 			for y := 0; y < base.Bounds().Dy(); y++ {
@@ -125,6 +141,12 @@ func TestDecodeHardImages(t *testing.T) {
 			}
 		})
 	}
+}
+
+func convert(src image.Image, mk func(image.Rectangle) draw.Image) image.Image {
+	dst := mk(src.Bounds())
+	draw.Draw(dst, dst.Bounds(), src, src.Bounds().Min, draw.Src)
+	return dst
 }
 
 func TestDecodeNothing(t *testing.T) {
