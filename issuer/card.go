@@ -104,20 +104,30 @@ func (c cardContent) fit(rid string) ([]byte, error) {
 
 // jwsLength is the length of the compact JWS that shc.Sign produces for p:
 // base64url of the fixed-size header, of the raw-DEFLATEd minified payload,
-// and of a 64-byte signature.
+// and of a 64-byte signature. A payload so small that even stored
+// uncompressed it would fit is not compressed: DEFLATE never emits more than
+// the input plus five bytes per stored block (65535 bytes) and a final
+// block, so that bound is returned instead.
 func jwsLength(p shc.Payload) (int, error) {
 	raw, err := json.Marshal(p)
 	if err != nil {
 		return 0, err
 	}
+	enc := base64.RawURLEncoding
+	fixed := enc.EncodedLen(len(jwsHeaderTemplate)) + 1 + 1 + enc.EncodedLen(64)
+	if bound := len(raw) + 5*(len(raw)/65535+1) + 5; fixed+enc.EncodedLen(bound) <= shc.MaxQRJWSLength-jwsMargin {
+		return fixed + enc.EncodedLen(bound), nil
+	}
 	deflated, err := shc.Deflate(raw)
 	if err != nil {
 		return 0, err
 	}
-	header := `{"zip":"DEF","alg":"ES256","kid":"` + strings.Repeat("k", 43) + `"}`
-	enc := base64.RawURLEncoding
-	return enc.EncodedLen(len(header)) + 1 + enc.EncodedLen(len(deflated)) + 1 + enc.EncodedLen(64), nil
+	return fixed + enc.EncodedLen(len(deflated)), nil
 }
+
+// jwsHeaderTemplate has the length of every card's protected header (a kid
+// is always 43 characters).
+var jwsHeaderTemplate = `{"zip":"DEF","alg":"ES256","kid":"` + strings.Repeat("k", 43) + `"}`
 
 // truncate cuts s to at most n characters (runes), never inside a rune, and
 // trims the spaces a cut may leave.

@@ -136,7 +136,7 @@ var (
 	errCentreUnknown = problem.New(problem.NotFound, "centre-not-found", "No vaccination centre has this ID.")
 )
 
-// decide is RecordDoses' decision for one batch: idempotency first, then the
+// decide is Store.Write's decision for one batch: idempotency first, then the
 // dose rules, in job order, each accepted dose becoming part of the history
 // the next job for the same beneficiary is checked against.
 func (s *Service) decide(b *DoseBatch) {

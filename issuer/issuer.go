@@ -101,11 +101,10 @@ type Service struct {
 	maxCorrections int
 	fault          func(string)
 
-	records *batcher[*DoseJob]
-	issues  *batcher[*issueTask]
-	trust   trustCache
-	crls    crlCache
-	pdfs    lru
+	writes *batcher[*writeOp]
+	trust  trustCache
+	crls   crlCache
+	pdfs   lru
 }
 
 // New checks the configuration and starts the batch workers.
@@ -142,16 +141,12 @@ func New(cfg Config) (*Service, error) {
 	if maxBatch <= 0 {
 		maxBatch = 64
 	}
-	s.records = newBatcher(writers, maxBatch, s.runRecord)
-	s.issues = newBatcher(writers, maxBatch, s.runIssue)
+	s.writes = newBatcher(writers, maxBatch, s.runWrites)
 	return s, nil
 }
 
 // Close stops the batch workers; requests still waiting fail.
-func (s *Service) Close() {
-	s.records.close()
-	s.issues.close()
-}
+func (s *Service) Close() { s.writes.close() }
 
 // IssuerURL is the cards' iss.
 func (s *Service) IssuerURL() string { return s.iss }
@@ -183,7 +178,7 @@ func (s *Service) RecordDose(ctx context.Context, req DoseRequest) (Recorded, er
 		return Recorded{}, err
 	}
 	job := &DoseJob{Req: req, Hash: req.hash(), DoseID: newID(), CertID: newID(), Now: now}
-	if err := s.records.do(ctx, job); err != nil {
+	if err := s.writes.do(ctx, &writeOp{dose: job}); err != nil {
 		return Recorded{}, err
 	}
 	var rec Recorded
@@ -196,7 +191,7 @@ func (s *Service) RecordDose(ctx context.Context, req DoseRequest) (Recorded, er
 		rec = *job.Loaded
 		rec.Replayed = true
 	default:
-		return Recorded{}, errors.New("issuer: RecordDoses left a job undecided")
+		return Recorded{}, errors.New("issuer: the store left a dose request undecided")
 	}
 	s.fault(FaultAfterPending)
 	if rec.Certificate.Status == Pending {
@@ -209,66 +204,61 @@ func (s *Service) RecordDose(ctx context.Context, req DoseRequest) (Recorded, er
 	return rec, nil
 }
 
-// runRecord runs one batch of dose requests in one transaction. A batch that
-// fails for a reason other than the database being down is split, so one bad
-// job cannot fail the others.
-func (s *Service) runRecord(jobs []*DoseJob) {
+// writeOp is one request waiting for a write transaction: a dose to record
+// or a signed certificate to mark issued.
+type writeOp struct {
+	dose  *DoseJob
+	issue *IssueJob
+	err   error // a failure of the whole batch, for issue ops
+}
+
+// runWrites runs one batch in one transaction. A batch that fails for a
+// reason other than the database being down is split, so one bad request
+// cannot fail the others.
+func (s *Service) runWrites(ops []*writeOp) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	err := s.recordWithRetry(ctx, jobs)
-	if err != nil && len(jobs) > 1 && !problem.Is(err, problem.Unavailable) {
-		s.log.Warn("dose batch failed; running its jobs one by one", "jobs", len(jobs), "err", err)
-		for _, j := range jobs {
-			if err := s.recordWithRetry(ctx, []*DoseJob{j}); err != nil {
-				j.Plan, j.Replay, j.Loaded, j.Err = nil, nil, nil, err
-			}
+	err := s.writeWithRetry(ctx, ops)
+	if err != nil && len(ops) > 1 && !problem.Is(err, problem.Unavailable) {
+		s.log.Warn("write batch failed; running its requests one by one", "requests", len(ops), "err", err)
+		for _, op := range ops {
+			s.fail(op, s.writeWithRetry(ctx, []*writeOp{op}))
 		}
 		return
 	}
-	if err != nil {
-		for _, j := range jobs {
-			j.Plan, j.Replay, j.Loaded, j.Err = nil, nil, nil, err
-		}
+	for _, op := range ops {
+		s.fail(op, err)
 	}
 }
 
-func (s *Service) recordWithRetry(ctx context.Context, jobs []*DoseJob) error {
+// fail records a batch failure on op (nil: nothing to record).
+func (s *Service) fail(op *writeOp, err error) {
+	if err == nil {
+		return
+	}
+	if op.dose != nil {
+		op.dose.Plan, op.dose.Replay, op.dose.Loaded, op.dose.Err = nil, nil, nil, err
+	} else {
+		op.issue.Won, op.err = false, err
+	}
+}
+
+func (s *Service) writeWithRetry(ctx context.Context, ops []*writeOp) error {
+	b := &WriteBatch{Decide: s.decide}
+	for _, op := range ops {
+		if op.dose != nil {
+			b.Doses = append(b.Doses, op.dose)
+		} else {
+			b.Issued = append(b.Issued, op.issue)
+		}
+	}
 	var err error
 	for range 5 {
-		if err = s.store.RecordDoses(ctx, jobs, s.decide); !errors.Is(err, ErrRetry) {
+		if err = s.store.Write(ctx, b); !errors.Is(err, ErrRetry) {
 			return err
 		}
 	}
 	return err
-}
-
-// issueTask is one certificate waiting to be marked issued.
-type issueTask struct {
-	job IssueJob
-	err error
-}
-
-func (s *Service) runIssue(tasks []*issueTask) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	jobs := make([]*IssueJob, len(tasks))
-	for i, t := range tasks {
-		jobs[i] = &t.job
-	}
-	err := s.store.MarkIssued(ctx, jobs)
-	if err != nil && len(jobs) > 1 && !problem.Is(err, problem.Unavailable) {
-		for _, t := range tasks {
-			t.job.Won = false
-			t.err = s.store.MarkIssued(ctx, []*IssueJob{&t.job})
-		}
-		return
-	}
-	for _, t := range tasks {
-		if err != nil {
-			t.job.Won = false
-		}
-		t.err = err
-	}
 }
 
 // finish signs a pending certificate, checks the card against the published
@@ -294,18 +284,18 @@ func (s *Service) finish(ctx context.Context, c Certificate, actor string) (Cert
 		return Certificate{}, fmt.Errorf("issuer: certificate %s: %w", c.ID, err)
 	}
 	now := s.now().UTC()
-	task := &issueTask{job: IssueJob{
+	op := &writeOp{issue: &IssueJob{
 		CertID: c.ID, KID: kid, RID: p.VC.RID, JWS: jws, IssuedAt: now,
 		Audit: audit.Entry{At: now, Actor: actor, Action: "certificate.issued", Subject: c.ID,
 			Detail: fmt.Sprintf("%s certificate for beneficiary %s signed by key %s, rid %s, nbf %d, %d characters", c.Course, c.BeneficiaryRef, kid, p.VC.RID, c.NBF, len(jws))},
 	}}
-	if err := s.issues.do(ctx, task); err != nil {
+	if err := s.writes.do(ctx, op); err != nil {
 		return Certificate{}, err
 	}
-	if task.err != nil {
-		return Certificate{}, task.err
+	if op.err != nil {
+		return Certificate{}, op.err
 	}
-	if !task.job.Won {
+	if !op.issue.Won {
 		// Someone else finished it first; theirs is the certificate.
 		stored, err := s.store.Certificate(ctx, c.ID)
 		if err != nil {

@@ -11,21 +11,19 @@ import (
 // Store is what the issuer needs persisted. store/sqlite and store/postgres
 // implement it; store/storetest holds both to the same behaviour.
 type Store interface {
-	// RecordDoses runs one write transaction for a batch of dose requests:
-	// it locks the jobs' beneficiaries, reads their details, dose history and
-	// newest nbf, the centres named and the idempotency keys already used,
-	// calls decide once, then writes every job's Plan (dose, pending
-	// certificate, appointment completed, idempotency key, audit entries) and
-	// loads what every Replay points at. A job whose idempotency key another
-	// transaction takes meanwhile makes it return ErrRetry without writing
-	// anything; decide must then be safe to run again. Errors other than
-	// per-job ones (set by decide in Job.Err) fail the whole batch.
-	RecordDoses(ctx context.Context, jobs []*DoseJob, decide func(*DoseBatch)) error
-
-	// MarkIssued sets each job's certificate issued (with its kid, rid, JWS
-	// and time) if it is still pending, appending the job's audit entry only
-	// then, in one transaction; it sets Won on the jobs that did.
-	MarkIssued(ctx context.Context, jobs []*IssueJob) error
+	// Write runs one write transaction for a batch. First it marks each
+	// Issued job's certificate issued (with its kid, rid, JWS and time) if it
+	// is still pending, compare-and-set, setting Won on the jobs that did.
+	// Then, for the Doses, it locks their beneficiaries, reads their details,
+	// dose history and newest nbf, the centres named and the idempotency keys
+	// already used, calls Decide once, writes every job's Plan (dose, pending
+	// certificate, appointment completed, idempotency key) and loads what
+	// every Replay points at. Last it appends the audit entries of the won
+	// Issued jobs and of the Plans. A key another transaction takes
+	// meanwhile, or a deadlock, makes it return ErrRetry with nothing
+	// written; Decide must then be safe to run again. Errors other than
+	// per-job ones (set by Decide in DoseJob.Err) fail the whole batch.
+	Write(ctx context.Context, b *WriteBatch) error
 
 	// ChangeBeneficiary locks the beneficiary ref, calls decide with its
 	// details, doses and certificates, and writes the Change decide returns,

@@ -129,7 +129,7 @@ type IdempotencyRecord struct {
 	CertificateID string
 }
 
-// DoseJob is one dose request travelling through RecordDoses. The issuer
+// DoseJob is one dose request travelling through Store.Write. The issuer
 // fills the request part; decide sets exactly one of Plan, Replay and Err;
 // the store fills Loaded for replays.
 type DoseJob struct {
@@ -164,6 +164,16 @@ type DoseBatch struct {
 	Subjects map[string]*Subject // by beneficiary reference; absent: no such beneficiary
 	Centres  map[string]Centre   // by centre ID; absent: no such centre
 	Used     map[IdempotencyID]IdempotencyRecord
+}
+
+// WriteBatch is the work of one write transaction (Store.Write): signed
+// certificates to mark issued, and dose requests to record. Sharing one
+// transaction halves the commits (and the audit chain's lock) per
+// certificate.
+type WriteBatch struct {
+	Issued []*IssueJob
+	Doses  []*DoseJob
+	Decide func(*DoseBatch) // required when Doses is not empty
 }
 
 // IssueJob marks one signed certificate issued, compare-and-set on its

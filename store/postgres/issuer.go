@@ -24,61 +24,79 @@ const (
 	serializationFailure = "40001"
 )
 
-// RecordDoses runs a batch of dose requests in one transaction, with a
-// handful of round trips whatever the batch size: the beneficiaries are
-// locked (in ref order, so concurrent batches cannot deadlock), everything
-// decide needs is read in one pipeline, and every write is one statement over
-// arrays.
-func (s *Store) RecordDoses(ctx context.Context, jobs []*issuer.DoseJob, decide func(*issuer.DoseBatch)) error {
+// Write runs a batch in one transaction, with a handful of round trips
+// whatever its size: one UPDATE marks the signed certificates issued; the
+// beneficiaries of the dose requests are locked (in ref order, so concurrent
+// batches cannot deadlock), everything decide needs is read in one pipeline,
+// and every write is one statement over arrays; then one lock, one read and
+// one INSERT extend the audit chain.
+func (s *Store) Write(ctx context.Context, wb *issuer.WriteBatch) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		b := &issuer.DoseBatch{Jobs: jobs, Subjects: map[string]*issuer.Subject{}, Centres: map[string]issuer.Centre{},
-			Used: map[issuer.IdempotencyID]issuer.IdempotencyRecord{}}
-		var refs, centreIDs, scopes, keys []string
-		for _, j := range jobs {
-			refs = append(refs, j.Req.BeneficiaryRef)
-			centreIDs = append(centreIDs, j.Req.CentreID)
-			if id := j.Req.Idempotency; id.Key != "" {
-				scopes, keys = append(scopes, id.Scope), append(keys, id.Key)
-			}
-		}
-		slices.Sort(refs)
-		refs = slices.Compact(refs)
-		if err := lockSubjects(ctx, tx, refs, b.Subjects); err != nil {
-			return err
-		}
-
-		batch := &pgx.Batch{}
-		batch.Queue(`SELECT `+doseColumns+` FROM doses WHERE beneficiary_ref = ANY($1) ORDER BY beneficiary_ref, number`, refs)
-		batch.Queue(`SELECT beneficiary_ref, max(nbf) FROM certificates WHERE beneficiary_ref = ANY($1) GROUP BY beneficiary_ref`, refs)
-		batch.Queue(`SELECT c.id, c.name, d.name, st.name FROM centres c `+centreJoins+` WHERE c.id = ANY($1)`, centreIDs)
-		batch.Queue(`SELECT i.scope, i.key, i.request_hash, i.dose_id, i.certificate_id FROM idempotency_keys i
-			JOIN unnest($1::text[], $2::text[]) AS u(scope, key) ON i.scope = u.scope AND i.key = u.key`, nonNil(scopes), nonNil(keys))
-		br := tx.SendBatch(ctx, batch)
-		err := readSubjectDetails(br, b)
-		if cerr := br.Close(); err == nil {
-			err = cerr
-		}
+		entries, err := markIssued(ctx, tx, wb.Issued)
 		if err != nil {
 			return err
 		}
-
-		decide(b)
-
-		var w doseWrites
-		for _, j := range jobs {
-			if j.Plan != nil {
-				w.add(j)
-			}
-		}
-		if err := w.exec(ctx, tx); err != nil {
+		more, err := recordDoses(ctx, tx, wb.Doses, wb.Decide)
+		if err != nil {
 			return err
 		}
-		return loadReplays(ctx, tx, jobs)
+		return appendAudits(ctx, tx, append(entries, more...))
 	})
 	if violation(err, deadlockDetected, "") || violation(err, serializationFailure, "") {
 		return issuer.ErrRetry
 	}
 	return err
+}
+
+// recordDoses reads what decide needs, calls it, writes the plans and loads
+// the replays; it returns the plans' audit entries.
+func recordDoses(ctx context.Context, tx pgx.Tx, jobs []*issuer.DoseJob, decide func(*issuer.DoseBatch)) ([]audit.Entry, error) {
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	b := &issuer.DoseBatch{Jobs: jobs, Subjects: map[string]*issuer.Subject{}, Centres: map[string]issuer.Centre{},
+		Used: map[issuer.IdempotencyID]issuer.IdempotencyRecord{}}
+	var refs, centreIDs, scopes, keys []string
+	for _, j := range jobs {
+		refs = append(refs, j.Req.BeneficiaryRef)
+		centreIDs = append(centreIDs, j.Req.CentreID)
+		if id := j.Req.Idempotency; id.Key != "" {
+			scopes, keys = append(scopes, id.Scope), append(keys, id.Key)
+		}
+	}
+	slices.Sort(refs)
+	refs = slices.Compact(refs)
+	if err := lockSubjects(ctx, tx, refs, b.Subjects); err != nil {
+		return nil, err
+	}
+
+	batch := &pgx.Batch{}
+	batch.Queue(`SELECT `+doseColumns+` FROM doses WHERE beneficiary_ref = ANY($1) ORDER BY beneficiary_ref, number`, refs)
+	batch.Queue(`SELECT beneficiary_ref, max(nbf) FROM certificates WHERE beneficiary_ref = ANY($1) GROUP BY beneficiary_ref`, refs)
+	batch.Queue(`SELECT c.id, c.name, d.name, st.name FROM centres c `+centreJoins+` WHERE c.id = ANY($1)`, centreIDs)
+	batch.Queue(`SELECT i.scope, i.key, i.request_hash, i.dose_id, i.certificate_id FROM idempotency_keys i
+		JOIN unnest($1::text[], $2::text[]) AS u(scope, key) ON i.scope = u.scope AND i.key = u.key`, nonNil(scopes), nonNil(keys))
+	br := tx.SendBatch(ctx, batch)
+	err := readSubjectDetails(br, b)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	decide(b)
+
+	var w doseWrites
+	for _, j := range jobs {
+		if j.Plan != nil {
+			w.add(j)
+		}
+	}
+	if err := w.exec(ctx, tx); err != nil {
+		return nil, err
+	}
+	return w.entries, loadReplays(ctx, tx, jobs)
 }
 
 // lockSubjects locks and reads the beneficiaries among refs (sorted).
@@ -213,9 +231,8 @@ func (w *doseWrites) add(j *issuer.DoseJob) {
 	w.now = j.Now
 }
 
-// exec writes everything in one pipeline, then the audit entries. A key
-// that another transaction took since it was read means decide saw a stale
-// view: ErrRetry.
+// exec writes everything in one pipeline. A key that another transaction
+// took since it was read means decide saw a stale view: ErrRetry.
 func (w *doseWrites) exec(ctx context.Context, tx pgx.Tx) error {
 	if len(w.dID) == 0 {
 		return nil
@@ -247,10 +264,7 @@ func (w *doseWrites) exec(ctx context.Context, tx pgx.Tx) error {
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return err
-	}
-	return appendAudits(ctx, tx, w.entries)
+	return err
 }
 
 func nonNilTimes(v []time.Time) []time.Time {
@@ -380,9 +394,15 @@ func queryCertificates(ctx context.Context, q querier, query string, args ...any
 	return certs, err
 }
 
-// MarkIssued sets pending certificates issued, compare-and-set, in one
-// statement.
-func (s *Store) MarkIssued(ctx context.Context, jobs []*issuer.IssueJob) error {
+// markIssued sets pending certificates issued, compare-and-set, in one
+// statement, and returns the audit entries of the jobs that won.
+func markIssued(ctx context.Context, tx pgx.Tx, jobs []*issuer.IssueJob) ([]audit.Entry, error) {
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	// In ID order, so that two batches finishing the same certificates lock
+	// their rows in the same order.
+	jobs = slices.SortedFunc(slices.Values(jobs), func(a, b *issuer.IssueJob) int { return strings.Compare(a.CertID, b.CertID) })
 	n := len(jobs)
 	ids, kids, rids, jwss, ats := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
 	byID := make(map[string]*issuer.IssueJob, n)
@@ -391,26 +411,24 @@ func (s *Store) MarkIssued(ctx context.Context, jobs []*issuer.IssueJob) error {
 		j.Won = false
 		byID[j.CertID] = j
 	}
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `UPDATE certificates c SET status = 'issued', kid = u.kid, rid = u.rid, jws = u.jws, issued_at = u.at
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS u(id, kid, rid, jws, at)
-			WHERE c.id = u.id AND c.status = 'pending' RETURNING c.id`, ids, kids, rids, jwss, ats)
-		if err != nil {
-			return err
+	rows, err := tx.Query(ctx, `UPDATE certificates c SET status = 'issued', kid = u.kid, rid = u.rid, jws = u.jws, issued_at = u.at
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS u(id, kid, rid, jws, at)
+		WHERE c.id = u.id AND c.status = 'pending' RETURNING c.id`, ids, kids, rids, jwss, ats)
+	if err != nil {
+		return nil, err
+	}
+	won, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	var entries []audit.Entry
+	for _, id := range won {
+		if j := byID[id]; j != nil && !j.Won {
+			j.Won = true
+			entries = append(entries, j.Audit)
 		}
-		won, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return err
-		}
-		var entries []audit.Entry
-		for _, id := range won {
-			if j := byID[id]; j != nil && !j.Won {
-				j.Won = true
-				entries = append(entries, j.Audit)
-			}
-		}
-		return appendAudits(ctx, tx, entries)
-	})
+	}
+	return entries, nil
 }
 
 // ChangeBeneficiary applies a correction, revocation or re-issue.

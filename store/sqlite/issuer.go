@@ -15,10 +15,30 @@ import (
 
 var _ issuer.Store = (*Store)(nil)
 
-// RecordDoses runs a batch of dose requests in one write transaction. SQLite
-// has one writer, so nothing can change between the reads and the writes.
-func (s *Store) RecordDoses(ctx context.Context, jobs []*issuer.DoseJob, decide func(*issuer.DoseBatch)) error {
+// Write runs a batch in one write transaction. SQLite has one writer, so
+// nothing can change between the reads and the writes.
+func (s *Store) Write(ctx context.Context, wb *issuer.WriteBatch) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		entries, err := markIssued(ctx, tx, wb.Issued)
+		if err != nil {
+			return err
+		}
+		more, err := recordDoses(ctx, tx, wb.Doses, wb.Decide)
+		if err != nil {
+			return err
+		}
+		return appendAudits(ctx, tx, append(entries, more...))
+	})
+}
+
+// recordDoses reads what decide needs, calls it and writes the plans; it
+// returns their audit entries.
+func recordDoses(ctx context.Context, tx *sql.Tx, jobs []*issuer.DoseJob, decide func(*issuer.DoseBatch)) ([]audit.Entry, error) {
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	var entries []audit.Entry
+	err := func() error {
 		b := &issuer.DoseBatch{Jobs: jobs, Subjects: map[string]*issuer.Subject{}, Centres: map[string]issuer.Centre{},
 			Used: map[issuer.IdempotencyID]issuer.IdempotencyRecord{}}
 		for _, j := range jobs {
@@ -59,7 +79,6 @@ func (s *Store) RecordDoses(ctx context.Context, jobs []*issuer.DoseJob, decide 
 			}
 		}
 		decide(b)
-		var entries []audit.Entry
 		for _, j := range jobs {
 			if j.Plan == nil {
 				continue
@@ -83,9 +102,6 @@ func (s *Store) RecordDoses(ctx context.Context, jobs []*issuer.DoseJob, decide 
 			}
 			entries = append(entries, j.Plan.Audit...)
 		}
-		if err := appendAudits(ctx, tx, entries); err != nil {
-			return err
-		}
 		for _, j := range jobs {
 			if j.Replay == nil {
 				continue
@@ -102,7 +118,8 @@ func (s *Store) RecordDoses(ctx context.Context, jobs []*issuer.DoseJob, decide 
 			j.Loaded = &issuer.Recorded{Dose: d, Certificate: c}
 		}
 		return nil
-	})
+	}()
+	return entries, err
 }
 
 // appendAudits appends entries to the chain in order, in tx.
@@ -204,26 +221,25 @@ func insertCertificate(ctx context.Context, tx *sql.Tx, c *issuer.Certificate) e
 	return err
 }
 
-// MarkIssued sets pending certificates issued, compare-and-set.
-func (s *Store) MarkIssued(ctx context.Context, jobs []*issuer.IssueJob) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		var entries []audit.Entry
-		for _, j := range jobs {
-			res, err := tx.ExecContext(ctx, `UPDATE certificates SET status = 'issued', kid = ?, rid = ?, jws = ?, issued_at = ?
-				WHERE id = ? AND status = 'pending'`, j.KID, j.RID, j.JWS, micros(j.IssuedAt), j.CertID)
-			if err != nil {
-				return err
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			if j.Won = n == 1; j.Won {
-				entries = append(entries, j.Audit)
-			}
+// markIssued sets pending certificates issued, compare-and-set, and
+// returns the audit entries of the jobs that won.
+func markIssued(ctx context.Context, tx *sql.Tx, jobs []*issuer.IssueJob) ([]audit.Entry, error) {
+	var entries []audit.Entry
+	for _, j := range jobs {
+		res, err := tx.ExecContext(ctx, `UPDATE certificates SET status = 'issued', kid = ?, rid = ?, jws = ?, issued_at = ?
+			WHERE id = ? AND status = 'pending'`, j.KID, j.RID, j.JWS, micros(j.IssuedAt), j.CertID)
+		if err != nil {
+			return nil, err
 		}
-		return appendAudits(ctx, tx, entries)
-	})
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, err
+		}
+		if j.Won = n == 1; j.Won {
+			entries = append(entries, j.Audit)
+		}
+	}
+	return entries, nil
 }
 
 // ChangeBeneficiary applies a correction, revocation or re-issue.

@@ -465,8 +465,8 @@ func testMarkIssuedOnce(t *testing.T, open Opener) {
 	}
 	// A direct CAS on an issued certificate does nothing.
 	job := &issuer.IssueJob{CertID: pending[0].ID, KID: "k", RID: "r", JWS: "x.y.z", IssuedAt: time.Now()}
-	if err := is.Store.MarkIssued(ctx, []*issuer.IssueJob{job}); err != nil || job.Won {
-		t.Fatalf("MarkIssued on an issued certificate: won=%v, %v", job.Won, err)
+	if err := is.Store.Write(ctx, &issuer.WriteBatch{Issued: []*issuer.IssueJob{job}}); err != nil || job.Won {
+		t.Fatalf("marking an issued certificate issued: won=%v, %v", job.Won, err)
 	}
 }
 
