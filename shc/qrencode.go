@@ -348,58 +348,57 @@ func (m *qrMatrix) applyMask(mask int) {
 // quiet zone), and the departure of the dark share from half.
 func (m *qrMatrix) penalty() int {
 	size, score, darkCount := m.size, 0, 0
-	at := func(x, y int, vertical bool) bool {
-		if vertical {
-			x, y = y, x
-		}
-		if x < 0 || x >= size || y < 0 || y >= size {
-			return false
-		}
-		return m.dark[y*size+x]
+	var line [17 + 4*MaxQRVersion]bool
+	for y := 0; y < size; y++ {
+		score += linePenalty(m.dark[y*size : (y+1)*size])
 	}
-	for _, vertical := range []bool{false, true} {
-		for line := 0; line < size; line++ {
-			run := 0
-			for i := 0; i < size; i++ {
-				d := at(i, line, vertical)
-				if i > 0 && d == at(i-1, line, vertical) {
-					run++
-				} else {
-					run = 1
-				}
-				if run == 5 {
-					score += 3
-				} else if run > 5 {
-					score++
-				}
-				// A 1011101 ending at i, light for four on either side.
-				if i >= 6 && d && !at(i-1, line, vertical) && at(i-2, line, vertical) && at(i-3, line, vertical) &&
-					at(i-4, line, vertical) && !at(i-5, line, vertical) && at(i-6, line, vertical) {
-					before, after := true, true
-					for k := 1; k <= 4; k++ {
-						before = before && !at(i-6-k, line, vertical)
-						after = after && !at(i+k, line, vertical)
-					}
-					if before || after {
-						score += 40
-					}
-				}
-			}
+	for x := 0; x < size; x++ {
+		for y := 0; y < size; y++ {
+			line[y] = m.dark[y*size+x]
 		}
+		score += linePenalty(line[:size])
 	}
 	for y := 0; y < size; y++ {
-		for x := 0; x < size; x++ {
-			d := m.dark[y*size+x]
+		row := m.dark[y*size : (y+1)*size]
+		for x, d := range row {
 			if d {
 				darkCount++
 			}
-			if x+1 < size && y+1 < size && d == m.dark[y*size+x+1] && d == m.dark[(y+1)*size+x] && d == m.dark[(y+1)*size+x+1] {
-				score += 3
+			if x+1 < size && y+1 < size {
+				below := m.dark[(y+1)*size:]
+				if d == row[x+1] && d == below[x] && d == below[x+1] {
+					score += 3
+				}
 			}
 		}
 	}
 	total := size * size
 	score += abs(darkCount*20-total*10) / total * 10
+	return score
+}
+
+// linePenalty is rules 1 and 3 along one row or column.
+func linePenalty(line []bool) int {
+	n, score, run := len(line), 0, 0
+	light := func(i int) bool { return i < 0 || i >= n || !line[i] }
+	for i, d := range line {
+		if i > 0 && d == line[i-1] {
+			run++
+		} else {
+			run = 1
+		}
+		if run == 5 {
+			score += 3
+		} else if run > 5 {
+			score++
+		}
+		// A 1011101 ending at i, with four light modules on either side.
+		if d && i >= 6 && !line[i-1] && line[i-2] && line[i-3] && line[i-4] && !line[i-5] && line[i-6] {
+			if light(i-7) && light(i-8) && light(i-9) && light(i-10) || light(i+1) && light(i+2) && light(i+3) && light(i+4) {
+				score += 40
+			}
+		}
+	}
 	return score
 }
 
