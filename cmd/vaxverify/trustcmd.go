@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/vaxcert/vaxcert/shc"
+	"github.com/vaxcert/vaxcert/verifier/divoc"
+	"github.com/vaxcert/vaxcert/verifier/eudcc"
 	"github.com/vaxcert/vaxcert/verifier/trust"
 )
 
@@ -334,22 +336,52 @@ func trustList(args []string, e env) (int, error) {
 		sort.Strings(l.Kids)
 		out = append(out, l)
 	}
+	// The other formats' material, as their packages read it.
+	dscCount := 0
+	if ts, err := eudcc.LoadTrustStore(dir); err == nil {
+		dscCount = ts.Len()
+	}
+	type didKey struct {
+		DID         string `json:"did"`
+		Name        string `json:"name"`
+		Fingerprint string `json:"fingerprint_sha256"`
+		Builtin     bool   `json:"builtin"`
+	}
+	dids := []didKey{}
+	if keys, err := divoc.TrustedKeys(dir); err == nil {
+		for _, k := range keys {
+			dids = append(dids, didKey{k.DID, k.Name, k.Fingerprint, k.Builtin})
+		}
+	}
 	if *asJSON {
 		if out == nil {
 			out = []listed{}
 		}
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		return exitValid, enc.Encode(map[string]any{"trust_dir": dir, "shc_issuers": out})
+		return exitValid, enc.Encode(map[string]any{"trust_dir": dir, "shc_issuers": out,
+			"eu_dcc_signers": dscCount, "divoc_keys": dids})
 	}
+	fmt.Fprintf(e.stdout, "trust directory %s\n", dir)
 	if len(out) == 0 {
-		fmt.Fprintf(e.stdout, "no trusted SMART Health Card issuers in %s\n", dir)
-		return exitValid, nil
+		fmt.Fprintln(e.stdout, "SMART Health Card issuers: none")
+	} else {
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ISS\tNAME\tKEYS\tCRLS\tSOURCE\tUPDATED")
+		for _, l := range out {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", l.Iss, l.Name, len(l.Kids), l.CRLs, l.Source, l.UpdatedAt.Format(time.DateOnly))
+		}
+		if err := tw.Flush(); err != nil {
+			return exitUsage, err
+		}
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ISS\tNAME\tKEYS\tCRLS\tSOURCE\tUPDATED")
-	for _, l := range out {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", l.Iss, l.Name, len(l.Kids), l.CRLs, l.Source, l.UpdatedAt.Format(time.DateOnly))
+	fmt.Fprintf(e.stdout, "EU DCC document signer certificates: %d\n", dscCount)
+	for _, k := range dids {
+		origin := "imported"
+		if k.Builtin {
+			origin = "built in"
+		}
+		fmt.Fprintf(e.stdout, "CoWIN/DIVOC key: %s %s (%s, %.16s…)\n", k.DID, k.Name, origin, k.Fingerprint)
 	}
-	return exitValid, tw.Flush()
+	return exitValid, nil
 }
