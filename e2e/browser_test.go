@@ -35,7 +35,7 @@ type seenRequest struct {
 
 // newBrowser starts Chromium for t. Without it the test is skipped, except
 // in CI (CI set), where a missing browser fails the run.
-func newBrowser(t *testing.T, width, height int) *browser {
+func newBrowser(t *testing.T, width, height int, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if os.Getenv("CI") != "" {
@@ -68,6 +68,7 @@ func newBrowser(t *testing.T, width, height int) *browser {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(width, height),
 	}
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() {

@@ -228,7 +228,7 @@ func TestCitizenJourney(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`input[name=gender][value=female]`)),
 		chromedp.SetValue(chromedp.ID("b-birth"), "1984-03-09"),
 		chromedp.SetValue(chromedp.ID("b-idtype"), "aadhaar"),
-		chromedp.SendKeys(chromedp.ID("b-idnum"), aadhaar("23456789012")[:12]))
+		chromedp.SendKeys(chromedp.ID("b-idnum"), aadhaar("23456789012")))
 	citizen.run("save", chromedp.Click(chromedp.CSS("#add-form button[type=submit]")))
 	citizen.waitJS("the new person's card", `document.querySelectorAll("#people .person").length === 1`, 15*time.Second)
 	ref := citizen.eval(`document.querySelector("#people .person").dataset.ref`)
@@ -249,6 +249,35 @@ func TestCitizenJourney(t *testing.T) {
 	citizen.run("book a slot", chromedp.Click(chromedp.CSS(sessionSel+" button[data-slot]")))
 	citizen.waitJS("the appointment", `document.querySelector("#people .person [data-appointment]") !== null`, 15*time.Second)
 	citizen.screenshot(shots, "04-portal-booked")
+
+	// … moves it to another slot, and for a second person books, cancels
+	// and removes the registration again.
+	if len(session.Slots) > 1 {
+		citizen.run("reschedule", chromedp.Click(chromedp.CSS(`#people .person button[data-action=reschedule]`)))
+		citizen.run("search again", chromedp.Click(chromedp.CSS("#search-form button[type=submit]")))
+		citizen.waitJS("the search results", fmt.Sprintf(`document.querySelector(%s) !== null`, quote(sessionSel)), 15*time.Second)
+		citizen.run("choose the second slot", chromedp.Click(chromedp.CSS(sessionSel+fmt.Sprintf(` button[data-slot=%q]`, session.Slots[1]))))
+		citizen.waitJS("the new slot", fmt.Sprintf(`(document.querySelector("#people .person [data-appointment]") || {}).textContent.includes(%s)`, quote(session.Slots[1])), 15*time.Second)
+	}
+	citizen.run("open the form", chromedp.Click(chromedp.ID("add-open")))
+	citizen.run("fill the form",
+		chromedp.SendKeys(chromedp.ID("b-name"), "Ravi Kumar"),
+		chromedp.Click(chromedp.CSS(`input[name=gender][value=male]`)),
+		chromedp.SetValue(chromedp.ID("b-birth"), "1990-01-26"),
+		chromedp.SendKeys(chromedp.ID("b-idnum"), aadhaar("34567890123")))
+	citizen.run("save", chromedp.Click(chromedp.CSS("#add-form button[type=submit]")))
+	citizen.waitJS("the second card", `document.querySelectorAll("#people .person").length === 2`, 15*time.Second)
+	second := `#people .person:nth-child(2)`
+	citizen.run("book for the second person", chromedp.Click(chromedp.CSS(second+` button[data-action=book]`)))
+	citizen.run("search", chromedp.Click(chromedp.CSS("#search-form button[type=submit]")))
+	citizen.waitJS("the search results", fmt.Sprintf(`document.querySelector(%s) !== null`, quote(sessionSel)), 15*time.Second)
+	citizen.run("book", chromedp.Click(chromedp.CSS(sessionSel+" button[data-slot]")))
+	citizen.waitJS("the second appointment", fmt.Sprintf(`document.querySelector(%s) !== null`, quote(second+" [data-appointment]")), 15*time.Second)
+	// Cancelling and deleting ask again on the button: two clicks each.
+	citizen.run("cancel", chromedp.Click(chromedp.CSS(second+` button[data-action=cancel]`)), chromedp.Click(chromedp.CSS(second+` button[data-action=cancel]`)))
+	citizen.waitJS("the cancellation", fmt.Sprintf(`document.querySelector(%s) === null && document.querySelector(%s) !== null`, quote(second+" [data-appointment]"), quote(second)), 15*time.Second)
+	citizen.run("delete", chromedp.Click(chromedp.CSS(second+` button[data-action=delete]`)), chromedp.Click(chromedp.CSS(second+` button[data-action=delete]`)))
+	citizen.waitJS("the removal", `document.querySelectorAll("#people .person").length === 1`, 15*time.Second)
 
 	// 4. The vaccinator, on another device, finds the person and records
 	// the dose with a double click.

@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -111,9 +112,12 @@ func writeQR(t *testing.T, dir, name, jws string) string {
 // TRUSTED for one signed by a stranger. Nothing about a certificate is ever
 // sent to the server.
 func TestVerifierPageOffline(t *testing.T) {
-	b := newBrowser(t, 412, 915)
-	shots := screenshotDir(t)
 	dir := t.TempDir()
+	// The fake camera shows the genuine card's QR (written below, before
+	// the first scan opens the camera).
+	camera := filepath.Join(dir, "camera.y4m")
+	b := newBrowser(t, 412, 915, chromedp.Flag("use-file-for-fake-video-capture", camera))
+	shots := screenshotDir(t)
 
 	ks, err := keys.OpenFileStore(filepath.Join(dir, "keys"), nil)
 	if err != nil {
@@ -141,6 +145,7 @@ func TestVerifierPageOffline(t *testing.T) {
 		return shc.Sign(stranger, keys.Thumbprint(&stranger.PublicKey), p)
 	}, "Asha Sharma")
 	files := t.TempDir()
+	writeY4M(t, camera, genuine)
 	genuineQR := writeQR(t, files, "certificate-qr.png", genuine)
 	forgedQR := writeQR(t, files, "forged-qr.png", forgeName(t, genuine, "Sharma", "Verma"))
 	strangerQR := writeQR(t, files, "stranger-qr.png", untrusted)
@@ -177,6 +182,19 @@ func TestVerifierPageOffline(t *testing.T) {
 
 	checkVerdict(t, b, strangerQR, "not_trusted", "")
 	b.screenshot(shots, "11-verify-not-trusted-offline")
+	b.run("clear", chromedp.Click(chromedp.ID("clear")))
+
+	// The camera: the fake device films the genuine QR; the page reads it
+	// from the video (jsQR here: headless Linux Chromium has no
+	// BarcodeDetector) and verifies it, offline.
+	b.run("scan with the camera", chromedp.Click(chromedp.ID("scan")))
+	b.waitJS("a verdict from the camera", `!document.getElementById("result").hidden`, 30*time.Second)
+	if got := b.eval(`document.getElementById("result").dataset.status`); got != "valid" {
+		t.Fatalf("camera scan: verdict %q, want valid", got)
+	}
+	if got := b.eval(`document.getElementById("camera").hidden ? "stopped" : "running"`); got != "stopped" {
+		t.Error("the camera keeps running after a card was read")
+	}
 
 	// The result clears itself (?clear=5 above shortened the wait).
 	b.waitJS("the result to clear itself", `document.getElementById("result").hidden && document.getElementById("r-name").textContent === ""`, 15*time.Second)
@@ -190,6 +208,9 @@ func checkVerdict(t *testing.T, b *browser, qr, status, name string) {
 	if got := b.eval(`document.getElementById("result").dataset.status`); got != status {
 		t.Fatalf("%s: verdict %q, want %q (reasons: %s)", filepath.Base(qr), got, status, b.text("r-reasons"))
 	}
+	t.Logf("%s: %s in %s ms (of which the wasm verifier %s ms), QR read by %s", filepath.Base(qr), status,
+		b.eval(`document.getElementById("result").dataset.ms`), b.eval(`document.getElementById("result").dataset.verifyMs`),
+		b.eval(`document.getElementById("result").dataset.via`))
 	want := map[string]string{"valid": "VALID", "invalid": "INVALID", "not_trusted": "NOT TRUSTED"}[status]
 	if got := b.text("verdict"); got != want {
 		t.Errorf("verdict text %q, want %q", got, want)
@@ -224,5 +245,42 @@ func assertNothingSent(t *testing.T, b *browser, log *requestLog, mark int, jws 
 				t.Errorf("the page sent part of the certificate to %s", r.URL)
 			}
 		}
+	}
+}
+
+// writeY4M writes a short raw video (YUV4MPEG2, 4:2:0) of the card's QR
+// code on white, for Chromium's fake camera.
+func writeY4M(t *testing.T, path, jws string) {
+	t.Helper()
+	qr, err := shc.QRCode(jws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const w, h = 640, 480
+	img := qr.Image(4)
+	side := img.Bounds().Dx()
+	if side > h {
+		t.Fatalf("QR of %d pixels does not fit the %dx%d frame", side, w, h)
+	}
+	luma := bytes.Repeat([]byte{235}, w*h)
+	x0, y0 := (w-side)/2, (h-side)/2
+	for y := 0; y < side; y++ {
+		for x := 0; x < side; x++ {
+			if r, _, _, _ := img.At(x, y).RGBA(); r < 0x8000 {
+				luma[(y0+y)*w+x0+x] = 16
+			}
+		}
+	}
+	chroma := bytes.Repeat([]byte{128}, w*h/4)
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "YUV4MPEG2 W%d H%d F10:1 Ip A1:1 C420jpeg\n", w, h)
+	for i := 0; i < 3; i++ {
+		buf.WriteString("FRAME\n")
+		buf.Write(luma)
+		buf.Write(chroma)
+		buf.Write(chroma)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -105,9 +105,13 @@
   // --- inputs ---------------------------------------------------------------
   const encoder = new TextEncoder();
 
-  function verifyInput(bytes, source) {
+  // verifyInput checks bytes (QR text, an image, a PDF or a card file).
+  // started and via say when the input arrived and how its QR was read;
+  // the result screen carries both (data-ms, data-via) for measurements.
+  function verifyInput(bytes, source, started, via) {
     show(errorBox, "");
     statusEl.textContent = t("verify.checking");
+    const checking = performance.now();
     let results;
     try {
       results = JSON.parse(window.vaxverify.verify(bytes, source));
@@ -115,6 +119,10 @@
       bytes.fill(0);
       updateStatus();
     }
+    const done = performance.now();
+    result.dataset.ms = String(Math.round(done - started));
+    result.dataset.verifyMs = String(Math.round(done - checking));
+    result.dataset.via = via;
     render(results);
   }
 
@@ -128,11 +136,12 @@
   const canvas = document.createElement("canvas");
   const ctx = canvas.getContext("2d", { willReadFrequently: true });
 
+  // decodeQR returns {text, via}; text is "" when no QR code was found.
   async function decodeQR(source, width, height) {
     if (detector) {
       try {
         const codes = await detector.detect(source);
-        if (codes.length) return codes[0].rawValue;
+        if (codes.length) return { text: codes[0].rawValue, via: "barcode-detector" };
       } catch (e) { /* fall through to jsQR */ }
     }
     const scale = Math.min(1, 1600 / Math.max(width, height));
@@ -140,30 +149,34 @@
     canvas.height = Math.max(1, Math.round(height * scale));
     ctx.drawImage(source, 0, 0, canvas.width, canvas.height);
     const img = ctx.getImageData(0, 0, canvas.width, canvas.height);
-    const code = window.jsQR(img.data, img.width, img.height, { inversionAttempts: "attemptBoth" });
+    // Dark-on-light first (every printed card): half the work of trying
+    // both at once; a light-on-dark screen is the rare second try.
+    const code = window.jsQR(img.data, img.width, img.height, { inversionAttempts: "dontInvert" }) ||
+      window.jsQR(img.data, img.width, img.height, { inversionAttempts: "onlyInvert" });
     ctx.clearRect(0, 0, canvas.width, canvas.height);
-    return code ? code.data : "";
+    return { text: code ? code.data : "", via: "jsqr" };
   }
 
   fileInput.addEventListener("change", async () => {
     const file = fileInput.files && fileInput.files[0];
     fileInput.value = "";
     if (!file) return;
+    const started = performance.now();
     try {
       if (file.type.startsWith("image/")) {
         const bitmap = await createImageBitmap(file).catch(() => null);
         if (bitmap) {
-          const text = await decodeQR(bitmap, bitmap.width, bitmap.height);
+          const qr = await decodeQR(bitmap, bitmap.width, bitmap.height);
           bitmap.close();
-          if (text) {
-            verifyInput(encoder.encode(text), file.name);
+          if (qr.text) {
+            verifyInput(encoder.encode(qr.text), file.name, started, qr.via);
             return;
           }
         }
       }
       // A PDF, a .smart-health-card file, or a picture the browser could
       // not read: the Go verifier reads those itself.
-      verifyInput(new Uint8Array(await file.arrayBuffer()), file.name);
+      verifyInput(new Uint8Array(await file.arrayBuffer()), file.name, started, "wasm");
     } catch (err) {
       show(errorBox, err.message || String(err));
     }
@@ -199,10 +212,11 @@
   async function scanFrame() {
     if (!stream) return;
     if (video.readyState >= 2 && video.videoWidth > 0) {
-      const text = await decodeQR(video, video.videoWidth, video.videoHeight).catch(() => "");
-      if (text && stream) {
+      const started = performance.now();
+      const qr = await decodeQR(video, video.videoWidth, video.videoHeight).catch(() => ({ text: "" }));
+      if (qr.text && stream) {
         stopCamera();
-        verifyInput(encoder.encode(text), "camera");
+        verifyInput(encoder.encode(qr.text), "camera", started, qr.via);
         return;
       }
     }
