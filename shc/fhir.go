@@ -138,7 +138,13 @@ func NewImmunizationBundle(p Patient, doses []Immunization) (Bundle, error) {
 		return Bundle{}, fmt.Errorf("shc: patient: %w", err)
 	}
 	b.Entry = append(b.Entry, Entry{FullURL: ResourceRef(0), Resource: raw})
+	if len(p.Name) == 0 || p.Name[0].Display() == "" {
+		return Bundle{}, fmt.Errorf("shc: patient has no name")
+	}
 	for i, d := range doses {
+		if err := checkDose(d); err != nil {
+			return Bundle{}, fmt.Errorf("shc: dose %d: %w", i+1, err)
+		}
 		d.Patient = Reference{Reference: ResourceRef(0)}
 		raw, err := json.Marshal(d)
 		if err != nil {
@@ -158,4 +164,23 @@ func (e Entry) ResourceType() string {
 		return ""
 	}
 	return head.ResourceType
+}
+
+// checkDose enforces what a verifier needs from each dose the issuer writes.
+func checkDose(d Immunization) error {
+	if d.Status != "completed" {
+		return fmt.Errorf("status %q, want \"completed\"", d.Status)
+	}
+	if !hasKnownVaccineSystem(d.VaccineCode) {
+		return fmt.Errorf("vaccineCode needs a CVX, SNOMED CT or ICD-11 coding")
+	}
+	for _, c := range d.VaccineCode.Coding {
+		if c.Code == "" {
+			return fmt.Errorf("vaccineCode has a coding without a code")
+		}
+	}
+	if len(d.OccurrenceDateTime) != 10 || d.OccurrenceDateTime[4] != '-' || d.OccurrenceDateTime[7] != '-' {
+		return fmt.Errorf("occurrenceDateTime %q, want YYYY-MM-DD", d.OccurrenceDateTime)
+	}
+	return nil
 }

@@ -155,12 +155,44 @@ func TestSignRefusesTooLong(t *testing.T) {
 	rand.Read(noise)
 	p.VC.RID = ""
 	var ims []Immunization
-	ims = append(ims, Immunization{Status: "completed", LotNumber: b64.EncodeToString(noise),
+	ims = append(ims, Immunization{Status: "completed", LotNumber: b64.EncodeToString(noise), OccurrenceDateTime: "2021-05-01",
 		VaccineCode: CodeableConcept{Coding: []Coding{{System: SystemCVX, Code: "208"}}}})
-	p.VC.CredentialSubject.FHIRBundle, _ = NewImmunizationBundle(Patient{}, ims)
-	_, err := Sign(key, "kid", p)
+	var err error
+	p.VC.CredentialSubject.FHIRBundle, err = NewImmunizationBundle(Patient{Name: []HumanName{{Text: "A"}}}, ims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Sign(key, "kid", p)
 	if !errors.Is(err, ErrTooLongForQR) {
 		t.Fatalf("err = %v, want ErrTooLongForQR", err)
+	}
+}
+
+func TestNewImmunizationBundleChecks(t *testing.T) {
+	good := Immunization{Status: "completed", OccurrenceDateTime: "2021-05-01",
+		VaccineCode: CodeableConcept{Coding: []Coding{{System: SystemCVX, Code: "208"}}}}
+	name := Patient{Name: []HumanName{{Family: "K"}}}
+	if _, err := NewImmunizationBundle(name, []Immunization{good}); err != nil {
+		t.Fatal(err)
+	}
+	bad := []func(*Immunization){
+		func(im *Immunization) { im.Status = "" },
+		func(im *Immunization) { im.OccurrenceDateTime = "2021-05-01T10:00:00Z" },
+		func(im *Immunization) { im.VaccineCode.Coding[0].System = "urn:other" },
+		func(im *Immunization) {
+			im.VaccineCode.Coding = append(im.VaccineCode.Coding, Coding{System: SystemSNOMED})
+		},
+	}
+	for i, mutate := range bad {
+		im := good
+		im.VaccineCode.Coding = append([]Coding(nil), good.VaccineCode.Coding...)
+		mutate(&im)
+		if _, err := NewImmunizationBundle(name, []Immunization{im}); err == nil {
+			t.Errorf("case %d accepted", i)
+		}
+	}
+	if _, err := NewImmunizationBundle(Patient{}, []Immunization{good}); err == nil {
+		t.Error("nameless patient accepted")
 	}
 }
 
