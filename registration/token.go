@@ -33,12 +33,13 @@ type Tokens struct {
 	issuer string
 	ttl    time.Duration
 	now    func() time.Time
+	cache  *tokenCache // tokens verified recently (tokencache.go)
 }
 
 // NewTokens signs with ks's active key; issuer becomes the iss claim and is
 // required when verifying, as is the audience TokenAudience.
 func NewTokens(ks *keys.FileStore, issuer string) *Tokens {
-	return &Tokens{keys: ks, issuer: issuer, ttl: TokenTTL, now: time.Now}
+	return &Tokens{keys: ks, issuer: issuer, ttl: TokenTTL, now: time.Now, cache: newTokenCache()}
 }
 
 // SetClock replaces the clock (tests).
@@ -93,6 +94,10 @@ func (t *Tokens) VerifyToken(ctx context.Context, token string) (Principal, erro
 	if len(token) > 4096 {
 		return Principal{}, errTokenInvalid
 	}
+	if p, ok := t.cache.get(token, t.now(), t.keys); ok {
+		return p, nil
+	}
+	var usedKID string
 	provider := jws.KeyProviderFunc(func(_ context.Context, sink jws.KeySink, sig *jws.Signature, _ *jws.Message) error {
 		kid, ok := sig.ProtectedHeaders().KeyID()
 		if !ok {
@@ -102,6 +107,7 @@ func (t *Tokens) VerifyToken(ctx context.Context, token string) (Principal, erro
 		if err != nil {
 			return err
 		}
+		usedKID = kid
 		sink.Key(jwa.ES256(), pub)
 		return nil
 	})
@@ -136,6 +142,9 @@ func (t *Tokens) VerifyToken(ctx context.Context, token string) (Principal, erro
 				p.Centres = append(p.Centres, s)
 			}
 		}
+	}
+	if exp, ok := tok.Expiration(); ok && usedKID != "" {
+		t.cache.put(token, p, exp, usedKID, t.now())
 	}
 	return p, nil
 }
