@@ -19,16 +19,15 @@ const FormatUnknown = "unknown"
 const maxDepth = 3
 
 // Format is a certificate format other than SMART Health Cards, plugged into
-// the dispatch: Detect says whether the bytes (a QR payload, a file) are of
-// this format; Verify checks them.
+// the dispatch through Verifier.Formats (package verifier/formats has EU DCC
+// and CoWIN): Detect says whether the bytes (a QR payload, a file) are of
+// this format; Verify checks them as of v.Time(), with v.TrustDir for its
+// trust material. The dispatch sets the result's Source.
 type Format struct {
 	Name   string
 	Detect func(input []byte) bool
 	Verify func(v *Verifier, input []byte, source string) verdict.Result
 }
-
-// otherFormats are tried, in order, on inputs that are not SHC.
-var otherFormats []Format
 
 func unrecognised(source, code, msg string) verdict.Result {
 	r := verdict.Result{Source: source, Format: FormatUnknown, Status: verdict.Invalid}
@@ -56,9 +55,10 @@ func (v *Verifier) dispatch(ctx context.Context, input []byte, source string, de
 	case isImage(input):
 		return v.verifyImage(ctx, input, source, depth)
 	}
-	for _, f := range otherFormats {
-		if f.Detect(input) {
+	for _, f := range v.Formats {
+		if f.Detect != nil && f.Verify != nil && f.Detect(input) {
 			r := f.Verify(v, input, source)
+			r.Source = source
 			if v.RequireFullCourse && r.Status == verdict.Valid {
 				v.checkCourseByNumbers(&r)
 			}

@@ -1,6 +1,6 @@
 // Package verifier checks vaccination certificates offline: SMART Health
-// Cards (this package), and through their own packages EU DCC (eudcc) and
-// CoWIN/DIVOC (divoc). It takes whatever a checkpoint is handed (numeric
+// Cards (this package), and, plugged in through Verifier.Formats (package
+// verifier/formats), EU DCC (eudcc) and CoWIN/DIVOC (divoc). It takes whatever a checkpoint is handed (numeric
 // "shc:/" text, a compact JWS, a .smart-health-card file, a QR image, a
 // certificate PDF) and reports one verdict.Result per card, every rejection
 // with a stable reason code.
@@ -43,7 +43,14 @@ type Verifier struct {
 	RequireFullCourse bool
 	// Skew tolerates an nbf this far in the future; 0 means DefaultSkew.
 	Skew time.Duration
+	// Formats are the other certificate formats to recognise, tried in
+	// order before the SHC text forms (formats.All() for EU DCC and CoWIN).
+	// Empty means SMART Health Cards only.
+	Formats []Format
 }
+
+// Time is the verification moment: Now(), or the wall clock.
+func (v *Verifier) Time() time.Time { return v.now() }
 
 func (v *Verifier) now() time.Time {
 	if v.Now != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vaxcert/vaxcert/verifier"
+	"github.com/vaxcert/vaxcert/verifier/formats"
 	"github.com/vaxcert/vaxcert/verifier/trust"
 	"github.com/vaxcert/vaxcert/verifier/verdict"
 )
@@ -75,6 +76,7 @@ func runVerify(ctx context.Context, args []string, e env) (int, error) {
 		TrustDir:          dir,
 		Now:               func() time.Time { return now },
 		RequireFullCourse: *fullCourse,
+		Formats:           formats.All(),
 	}
 
 	inputs, ioFailures := readInputs(paths, e)

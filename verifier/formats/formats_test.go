@@ -1,6 +1,7 @@
-package verifier
+package formats
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
@@ -11,12 +12,33 @@ import (
 
 	qrcode "github.com/skip2/go-qrcode"
 
+	"github.com/vaxcert/vaxcert/verifier"
 	"github.com/vaxcert/vaxcert/verifier/eudcc"
 	"github.com/vaxcert/vaxcert/verifier/verdict"
 )
 
 func sharedPath(t testing.TB, parts ...string) string {
-	return filepath.Join(append([]string{repoRoot(t), "..", "shared", "testdata"}, parts...)...)
+	t.Helper()
+	dir, _ := os.Getwd()
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(append([]string{dir, "..", "shared", "testdata"}, parts...)...)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found")
+		}
+		dir = parent
+	}
+}
+
+func verifyOne(t *testing.T, v *verifier.Verifier, in []byte) verdict.Result {
+	t.Helper()
+	rs := v.Verify(context.Background(), in, "test")
+	if len(rs) != 1 {
+		t.Fatalf("%d results", len(rs))
+	}
+	return rs[0]
 }
 
 // An EU DCC QR image goes through the image reader to the eudcc verifier.
@@ -43,7 +65,7 @@ func TestDispatchEUDCCImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	v := &Verifier{TrustDir: dir, Now: func() time.Time { return clock }}
+	v := &verifier.Verifier{TrustDir: dir, Now: func() time.Time { return clock }, Formats: All()}
 	if r := verifyOne(t, v, img); r.Format != eudcc.Format || r.Status == verdict.Valid {
 		t.Fatalf("untrusted DCC: %+v", r)
 	}
@@ -78,9 +100,17 @@ func TestDispatchCoWINImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, in := range [][]byte{zip, img} {
-		r := verifyOne(t, &Verifier{TrustDir: t.TempDir()}, in)
+		r := verifyOne(t, &verifier.Verifier{TrustDir: t.TempDir(), Formats: All()}, in)
 		if r.Format != "divoc" || r.Status == verdict.Valid || len(r.Reasons) == 0 {
 			t.Fatalf("%+v", r)
 		}
+	}
+}
+
+// Without Formats the verifier knows SMART Health Cards only.
+func TestSHCOnlyByDefault(t *testing.T) {
+	r := verifyOne(t, &verifier.Verifier{}, []byte("HC1:6BF+70790T9WJWG.FKY*4GO0"))
+	if r.Format != verifier.FormatUnknown {
+		t.Fatalf("%+v", r)
 	}
 }
