@@ -20,11 +20,20 @@ type sample struct {
 	err        error // transport error (no answer)
 }
 
-// loadRun sends GET requests for paths from a few workers until stopped,
-// keeping every sample.
+// loadReq is one kind of request of a load run.
+type loadReq struct {
+	method, path string
+	body         func() string // nil for none
+	token        string
+}
+
+func (r loadReq) name() string { return r.method + " " + r.path }
+
+// loadRun sends requests from a few workers until stopped, keeping every
+// sample.
 type loadRun struct {
 	base    string
-	paths   []string
+	reqs    []loadReq
 	client  *http.Client
 	mu      sync.Mutex
 	samples []sample
@@ -33,8 +42,8 @@ type loadRun struct {
 	wg      sync.WaitGroup
 }
 
-func startLoad(base string, paths []string, workers int) *loadRun {
-	l := &loadRun{base: base, paths: paths, stopc: make(chan struct{}),
+func startLoad(base string, reqs []loadReq, workers int) *loadRun {
+	l := &loadRun{base: base, reqs: reqs, stopc: make(chan struct{}),
 		client: &http.Client{Timeout: 30 * time.Second}}
 	for w := range workers {
 		l.wg.Add(1)
@@ -46,7 +55,7 @@ func startLoad(base string, paths []string, workers int) *loadRun {
 					return
 				default:
 				}
-				l.record(l.get(paths[i%len(paths)]))
+				l.record(l.send(reqs[i%len(reqs)]))
 				time.Sleep(5 * time.Millisecond)
 			}
 		}()
@@ -54,9 +63,24 @@ func startLoad(base string, paths []string, workers int) *loadRun {
 	return l
 }
 
-func (l *loadRun) get(path string) sample {
-	s := sample{path: path, start: time.Now()}
-	resp, err := l.client.Get(l.base + path)
+func (l *loadRun) send(r loadReq) sample {
+	s := sample{path: r.name(), start: time.Now()}
+	var body io.Reader
+	if r.body != nil {
+		body = strings.NewReader(r.body())
+	}
+	req, err := http.NewRequest(r.method, l.base+r.path, body)
+	if err != nil {
+		s.err = err
+		return s
+	}
+	if r.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if r.token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.token)
+	}
+	resp, err := l.client.Do(req)
 	s.end = time.Now()
 	if err != nil {
 		s.err = err
@@ -111,33 +135,31 @@ func (l *loadRun) countAfter(path string, t time.Time) int {
 	return n
 }
 
-// dbPaths are read-only endpoints that need the database, tried in order;
-// those the service serves are part of the load.
-var dbPaths = []string{"/api/v1/states", "/api/v2/admin/location/states"}
-
 // TestDatabaseOutage stops a private PostgreSQL under a running service and
 // starts it again, under load: while it is down every request that needs it
 // is answered 503 problem+json (never 500, never a hang) and /readyz says
 // so; once it is back the service recovers by itself, without a restart.
 func TestDatabaseOutage(t *testing.T) {
 	pg := newPGCluster(t)
-	svc := startService(t, serviceOptions{db: pg.URL()})
+	svc := startService(t, serviceOptions{db: pg.URL(), args: generousLimits})
 
-	paths := []string{"/readyz"}
-	for _, p := range dbPaths {
-		resp, err := http.Get(svc.url + p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			paths = append(paths, p)
-		}
+	// The load: readiness, public reads, a citizen's own reads and OTP
+	// requests (a write), every one of them needing the database.
+	token := svc.login(t, newMobile())
+	var reqs []loadReq
+	for _, p := range []string{"/readyz", "/api/v1/states", "/api/v2/admin/location/states"} {
+		reqs = append(reqs, loadReq{method: "GET", path: p})
 	}
-	if len(paths) == 1 {
-		t.Log("no database-backed public endpoint is served yet; the load is /readyz only")
+	for _, p := range []string{"/api/v1/beneficiaries", "/api/v1/appointments", "/api/v1/certificates"} {
+		reqs = append(reqs, loadReq{method: "GET", path: p, token: token})
 	}
-	load := startLoad(svc.url, paths, 4)
+	reqs = append(reqs, loadReq{method: "POST", path: "/api/v1/auth/otp",
+		body: func() string { return `{"mobile":"` + newMobile() + `"}` }})
+	var paths []string
+	for _, r := range reqs {
+		paths = append(paths, r.name())
+	}
+	load := startLoad(svc.url, reqs, 4)
 	defer load.stop()
 
 	// enough waits until every path has n samples started after t.
@@ -210,13 +232,8 @@ func TestDatabaseOutage(t *testing.T) {
 		// Recovery by itself: the same process, the same pool, no restart.
 		var recovered time.Time
 		waitFor(t, 2*time.Minute, "the service to recover after PostgreSQL came back", func() bool {
-			for _, p := range paths {
-				resp, err := http.Get(svc.url + p)
-				if err != nil {
-					return false
-				}
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
+			for _, r := range reqs {
+				if s := load.send(r); s.err != nil || s.status != http.StatusOK {
 					return false
 				}
 			}
@@ -247,6 +264,6 @@ func TestDatabaseOutage(t *testing.T) {
 		}
 	}
 	if t.Failed() {
-		t.Logf("service log:\n%s", tail(svc.logs.String(), 6000))
+		t.Logf("errors in the service log:\n%s", grepLines(svc.logs.String(), 30, `"status":500`))
 	}
 }

@@ -180,3 +180,20 @@ func readProblem(resp *http.Response) (problemDoc, error) {
 	}
 	return p, nil
 }
+
+// grepLines returns up to n lines of log that contain any of the needles.
+func grepLines(log string, n int, needles ...string) string {
+	var out []string
+	for _, line := range strings.Split(log, "\n") {
+		for _, needle := range needles {
+			if strings.Contains(line, needle) {
+				out = append(out, line)
+				break
+			}
+		}
+		if len(out) == n {
+			break
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"io/fs"
 	"net"
 
@@ -116,6 +117,10 @@ func classify(err error) error {
 	var pgErr *pgconn.PgError
 	switch {
 	case errors.As(err, &netErr), errors.As(err, &connErr), pgconn.SafeToRetry(err):
+		return unavailable(err)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		// The server went away in the middle of a reply (an immediate
+		// shutdown or a crash): pgx reports the cut read as is.
 		return unavailable(err)
 	case errors.As(err, &pgErr) && (pgErr.Code[:2] == "08" || pgErr.Code == "57P01" || pgErr.Code == "57P03"):
 		return unavailable(err) // connection exception, admin shutdown, cannot connect now
