@@ -26,6 +26,8 @@ Usage:
   vaxcert users      add --role vaccinator|admin --mobile M [--centre ID]...   staff accounts
   vaxcert centres    import FILE.csv                                           centres, with states and districts
   vaxcert sessions   add --centre ID --date YYYY-MM-DD --vaccine CODE --dose1 N ...   plan sessions
+  vaxcert doses      import [--errors OUT.csv] FILE.csv                        record doses made offline, issue their certificates
+  vaxcert certs      list | show ID | revoke ID | reissue REF | finish-pending  certificates
 
 Every flag also reads VAXCERT_<NAME> from the environment (e.g. --issuer-url is VAXCERT_ISSUER_URL).
 Run 'vaxcert COMMAND -h' for a command's flags.
@@ -48,6 +50,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		"audit":    runAudit,
 		"users":    runUsers,
 		"centres":  runCentres,
+		"doses":    runDoses,
+		"certs":    runCerts,
 		"sessions": runSessions,
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
