@@ -22,11 +22,17 @@ type outcome struct {
 // all workers) on behalf of worker w.
 type op func(ctx context.Context, w, i int) outcome
 
-// bounds limit a measured phase: it stops at whichever comes first.
+// bounds limit a measured phase: it stops at whichever comes first. With a
+// rate, requests start on a schedule (open loop: i at start + i/rate), as
+// clients arriving independently do, and each latency counts from the
+// scheduled start, so a server that falls behind is not flattered by
+// clients that wait for it; without, each worker sends its next request when
+// the previous one is answered (closed loop).
 type bounds struct {
 	requests int
 	duration time.Duration
 	workers  int
+	rate     float64 // requests per second; 0: closed loop
 }
 
 // phase is the measured result of one run of an op.
@@ -34,6 +40,7 @@ type phase struct {
 	Name      string         `json:"name"`
 	Unit      string         `json:"unit"` // what PerSecond counts, e.g. "certificates/s"
 	Workers   int            `json:"workers"`
+	Rate      float64        `json:"rate,omitempty"` // scheduled arrivals per second (open loop)
 	Requests  int            `json:"requests"`
 	Elapsed   time.Duration  `json:"elapsed_ns"`
 	PerSecond float64        `json:"per_second"`
@@ -93,6 +100,16 @@ func run(ctx context.Context, name, unit string, b bounds, f op) phase {
 					return
 				}
 				t0 := time.Now()
+				if b.rate > 0 {
+					t0 = start.Add(time.Duration(float64(i) / b.rate * float64(time.Second)))
+					if wait := time.Until(t0); wait > 0 {
+						select {
+						case <-time.After(wait):
+						case <-ctx.Done():
+							return
+						}
+					}
+				}
 				o := f(ctx, w, i)
 				d := time.Since(t0)
 				if errors.Is(o.err, errExhausted) {
@@ -118,7 +135,7 @@ func run(ctx context.Context, name, unit string, b bounds, f op) phase {
 	wg.Wait()
 	elapsed := time.Since(start)
 
-	p := phase{Name: name, Unit: unit, Workers: b.workers, Elapsed: elapsed, Statuses: map[int]int{}}
+	p := phase{Name: name, Unit: unit, Workers: b.workers, Rate: b.rate, Elapsed: elapsed, Statuses: map[int]int{}}
 	var all []time.Duration
 	for _, l := range locals {
 		all = append(all, l.lat...)

@@ -244,11 +244,11 @@ func downloadScenario(ctx context.Context, e *env) (*report, error) {
 		}
 		return outcome{status: a.status}
 	}
-	first := e.measure(ctx, "first download", "PDFs/s", bounds{requests: min(len(certs), o.requests), duration: o.duration, workers: o.workers}, download)
+	first := e.measure(ctx, "first download", "PDFs/s", bounds{requests: min(len(certs), o.requests), duration: o.duration, workers: o.workers, rate: o.rate}, download)
 	rep.Phases = append(rep.Phases, first)
 	rep.answersCheck(first)
 	if rest := o.requests - first.Requests; rest > 0 && first.StoppedBy == "requests" {
-		again := e.measure(ctx, "repeat download", "PDFs/s", bounds{requests: rest, duration: o.duration, workers: o.workers}, download)
+		again := e.measure(ctx, "repeat download", "PDFs/s", bounds{requests: rest, duration: o.duration, workers: o.workers, rate: o.rate}, download)
 		rep.Phases = append(rep.Phases, again)
 		rep.answersCheck(again)
 	}

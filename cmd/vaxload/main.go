@@ -74,6 +74,7 @@ type options struct {
 	vaxcert  string
 
 	workers  int
+	rate     float64
 	requests int
 	duration time.Duration
 	timeout  time.Duration
@@ -122,6 +123,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.db, "db", "", "the server's database, passed to 'vaxcert users add' (empty: SQLite in --data)")
 	fs.StringVar(&o.vaxcert, "vaxcert", "", "the vaxcert binary for 'users add' (default: next to vaxload, else on PATH)")
 	fs.IntVar(&o.workers, "workers", 32, "concurrent clients in the measured phase (rush: --clients)")
+	fs.Float64Var(&o.rate, "rate", 0, "open loop: start requests at this many per second, latency counted from each scheduled start (0: closed loop, each worker sends when answered; rush: all clients at once)")
 	fs.IntVar(&o.requests, "requests", 20000, fmt.Sprintf("at most this many requests in the measured phase (at most %d)", maxRequests))
 	fs.DurationVar(&o.duration, "duration", 30*time.Second, fmt.Sprintf("at most this long for the measured phase (at most %s)", maxDuration))
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, fmt.Sprintf("at most this long for the whole run, setup and checks included (at most %s)", maxTimeout))
@@ -144,6 +146,8 @@ func (o *options) check() error {
 		return fmt.Errorf("--duration must be positive and at most %s", maxDuration)
 	case o.timeout <= 0 || o.timeout > maxTimeout:
 		return fmt.Errorf("--timeout must be positive and at most %s", maxTimeout)
+	case o.rate < 0 || o.rate > 1_000_000:
+		return fmt.Errorf("--rate must be between 0 (closed loop) and 1000000 per second")
 	case o.workers < 1 || o.workers > maxWorkers:
 		return fmt.Errorf("--workers must be between 1 and %d", maxWorkers)
 	case o.clients < 1 || o.clients > maxClients:

@@ -68,8 +68,12 @@ func (r *report) writeText(w io.Writer) {
 	fmt.Fprintf(w, "scenario    %s against %s\n", r.Scenario, r.Target)
 	fmt.Fprintf(w, "setup       %s in %s\n", r.SetupNote, r.Setup.Round(time.Millisecond))
 	for _, p := range r.Phases {
-		fmt.Fprintf(w, "phase       %s: %d requests by %d workers in %s (stopped by %s): %s\n",
-			p.Name, p.Requests, p.Workers, p.Elapsed.Round(time.Millisecond), p.StoppedBy, p.statusLine())
+		arrivals := "closed loop"
+		if p.Rate > 0 {
+			arrivals = fmt.Sprintf("arriving at %.0f/s", p.Rate)
+		}
+		fmt.Fprintf(w, "phase       %s: %d requests by %d workers, %s, in %s (stopped by %s): %s\n",
+			p.Name, p.Requests, p.Workers, arrivals, p.Elapsed.Round(time.Millisecond), p.StoppedBy, p.statusLine())
 		fmt.Fprintf(w, "throughput  %.0f %s\n", p.PerSecond, p.Unit)
 		fmt.Fprintf(w, "latency     p50 %s  p95 %s  p99 %s  max %s  mean %s\n",
 			ms(p.Latency.P50), ms(p.Latency.P95), ms(p.Latency.P99), ms(p.Latency.Max), ms(p.Latency.Mean))

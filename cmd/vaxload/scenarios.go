@@ -23,7 +23,7 @@ var scenarios = map[string]scenario{
 }
 
 func (e *env) bounds(workers int) bounds {
-	return bounds{requests: e.opts.requests, duration: e.opts.duration, workers: workers}
+	return bounds{requests: e.opts.requests, duration: e.opts.duration, workers: workers, rate: e.opts.rate}
 }
 
 // answersCheck records whether every answer of a phase was one the scenario
@@ -114,8 +114,9 @@ func rushScenario(ctx context.Context, e *env) (*report, error) {
 	rep.Setup = time.Since(start)
 	rep.SetupNote = fmt.Sprintf("%d citizens logged in, each with a beneficiary; a session of %d places on %s", clients, o.slots, day.Format(time.DateOnly))
 
-	// Every client sends its one attempt at once: a worker per client.
-	ph := e.measure(ctx, "book", "attempts/s", bounds{requests: clients, duration: o.duration, workers: clients},
+	// A worker per client, each with one attempt: all at once, or arriving
+	// at --rate.
+	ph := e.measure(ctx, "book", "attempts/s", bounds{requests: clients, duration: o.duration, workers: clients, rate: o.rate},
 		func(ctx context.Context, w, i int) outcome {
 			b := bens[i]
 			a, err := e.api.call(ctx, http.MethodPost, "/api/v1/appointments",

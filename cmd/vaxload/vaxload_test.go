@@ -425,3 +425,30 @@ func TestReportPassed(t *testing.T) {
 		t.Fatalf("%s", out.String())
 	}
 }
+
+// TestRunOpenLoop: requests start on schedule whatever the server does,
+// and a slow answer's latency counts from its scheduled start.
+func TestRunOpenLoop(t *testing.T) {
+	var slow atomic.Bool
+	start := time.Now()
+	p := run(context.Background(), "t", "req/s", bounds{requests: 20, duration: time.Minute, workers: 1, rate: 200}, func(ctx context.Context, w, i int) outcome {
+		if i == 0 {
+			slow.Store(true)
+			time.Sleep(50 * time.Millisecond) // one worker: the next ones start late
+		}
+		return outcome{status: 200}
+	})
+	if p.Requests != 20 || p.Rate != 200 {
+		t.Fatalf("%d requests at rate %v", p.Requests, p.Rate)
+	}
+	// 20 arrivals at 200/s span 95 ms at least.
+	if time.Since(start) < 95*time.Millisecond {
+		t.Fatalf("finished in %s: not paced", time.Since(start))
+	}
+	// The request scheduled at 5 ms waited for the slow first one: its
+	// latency counts the wait (about 45 ms), so p95 is well above the
+	// instant answers.
+	if p.Latency.P95 < 20*time.Millisecond {
+		t.Fatalf("p95 %s: the wait for a busy worker was not counted", p.Latency.P95)
+	}
+}
