@@ -33,9 +33,13 @@ var webPageNames = []string{"home", "login", "portal", "desk", "verify"}
 type webUI struct {
 	s       *Server
 	assets  webAssets
-	pages   map[string]*template.Template
-	strings map[string]map[string]string // language → key → text
-	sw      []byte                       // the service worker, with its precache list filled in
+	pages   map[string]*template.Template // by language + "/" + page name
+	strings map[string]map[string]string  // language → key → text
+	// stringsJSON is each language's table as JSON for the page scripts,
+	// marshalled once (json.Marshal escapes <, > and &, so it is safe
+	// inside a <script> element).
+	stringsJSON map[string]template.JS
+	sw          []byte // the service worker, with its precache list filled in
 
 	// clearSeconds is how long /verify shows a result before clearing it.
 	clearSeconds int
@@ -92,17 +96,35 @@ func newWebUI(s *Server) (*webUI, error) {
 	if ui.strings, err = loadWebStrings(); err != nil {
 		return nil, err
 	}
-	funcs := template.FuncMap{
-		// Replaced per request by Clone+Funcs; these make Parse accept the names.
-		"t":     func(string) string { return "" },
-		"asset": func(string) (string, error) { return "", nil },
-	}
-	for _, name := range webPageNames {
-		t, err := template.New(name).Funcs(funcs).ParseFS(templates.HTML, "html/layout.html", "html/"+name+".html")
+	ui.stringsJSON = map[string]template.JS{}
+	for lang, table := range ui.strings {
+		b, err := json.Marshal(table)
 		if err != nil {
-			return nil, fmt.Errorf("web page %s: %w", name, err)
+			return nil, err
 		}
-		ui.pages[name] = t
+		ui.stringsJSON[lang] = template.JS(b)
+	}
+	// One parsed set per language and page, each with t bound to its
+	// language's table, so a request only executes a template.
+	for _, l := range webLangs {
+		table := ui.strings[l.Code]
+		for _, name := range webPageNames {
+			funcs := template.FuncMap{
+				"t": func(key string) (string, error) {
+					text, ok := table[key]
+					if !ok {
+						return "", fmt.Errorf("web page %s: no string %q", name, key)
+					}
+					return text, nil
+				},
+				"asset": ui.assets.url,
+			}
+			t, err := template.New(name).Funcs(funcs).ParseFS(templates.HTML, "html/layout.html", "html/"+name+".html")
+			if err != nil {
+				return nil, fmt.Errorf("web page %s: %w", name, err)
+			}
+			ui.pages[l.Code+"/"+name] = t
+		}
 	}
 	if ui.sw, err = ui.buildServiceWorker(); err != nil {
 		return nil, err
@@ -150,7 +172,7 @@ type webPage struct {
 	Role      registration.Role // "" when not logged in
 	Scripts   []string
 	// Strings is the whole table in the page's language, for the scripts.
-	Strings      map[string]string
+	Strings      template.JS
 	ClearSeconds int
 }
 
@@ -162,7 +184,7 @@ func (ui *webUI) page(name, title string) http.HandlerFunc {
 		lang := ui.lang(w, r)
 		p := webPage{
 			Page: name, Title: title, Lang: lang, CSRF: csrfToken(w, r),
-			Strings: ui.strings[lang], ClearSeconds: ui.clearSeconds,
+			Strings: ui.stringsJSON[lang], ClearSeconds: ui.clearSeconds,
 		}
 		if _, ok := ui.assets["js/"+name+".js"]; ok {
 			p.Scripts = []string{"js/" + name + ".js"}
@@ -194,22 +216,7 @@ func (ui *webUI) page(name, title string) http.HandlerFunc {
 }
 
 func (ui *webUI) render(buf *bytes.Buffer, name string, p webPage) error {
-	t, err := ui.pages[name].Clone()
-	if err != nil {
-		return err
-	}
-	table := ui.strings[p.Lang]
-	t.Funcs(template.FuncMap{
-		"t": func(key string) (string, error) {
-			text, ok := table[key]
-			if !ok {
-				return "", fmt.Errorf("web page %s: no string %q", name, key)
-			}
-			return text, nil
-		},
-		"asset": ui.assets.url,
-	})
-	return t.ExecuteTemplate(buf, "layout", p)
+	return ui.pages[p.Lang+"/"+name].ExecuteTemplate(buf, "layout", p)
 }
 
 // lang picks the page language: ?lang= (remembered in a cookie), then the

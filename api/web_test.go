@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -56,7 +57,8 @@ func newWebTestServer(t *testing.T, iss string, auth TokenVerifier) *Server {
 	if _, _, err := ks.EnsureActive(); err != nil {
 		t.Fatal(err)
 	}
-	return New(Config{Keys: issuingKeys{fileKeys{ks}, iss}, Store: st, Auth: auth})
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return New(Config{Logger: quiet, Keys: issuingKeys{fileKeys{ks}, iss}, Store: st, Auth: auth})
 }
 
 func TestWebPagesRender(t *testing.T) {
@@ -464,4 +466,41 @@ func FuzzPreferredLang(f *testing.F) {
 		r.Header.Set("Accept-Encoding", header)
 		acceptsGzip(r)
 	})
+}
+
+// BenchmarkWebPage renders a page shell as a browser asks for it.
+func BenchmarkWebPage(b *testing.B) {
+	for _, page := range []string{"/portal", "/verify"} {
+		b.Run(page, func(b *testing.B) {
+			s := newWebTestServer(&testing.T{}, "https://vaxcert.example", nil)
+			req := httptest.NewRequest("GET", page, nil)
+			req.Header.Set("Accept-Language", "hi-IN,hi;q=0.9,en;q=0.8")
+			var size int
+			b.ReportAllocs()
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				s.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("status %d", rec.Code)
+				}
+				size = rec.Body.Len()
+			}
+			b.ReportMetric(float64(size), "bytes/page")
+		})
+	}
+}
+
+// BenchmarkTrustBundle builds /verify/trust.json (two in-process calls:
+// the JWKS and, with an issuer, each key's CRL).
+func BenchmarkTrustBundle(b *testing.B) {
+	s := newWebTestServer(&testing.T{}, "https://vaxcert.example", nil)
+	req := httptest.NewRequest("GET", "/verify/trust.json", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d", rec.Code)
+		}
+	}
 }

@@ -159,7 +159,7 @@ func (b *browser) seen() []seenRequest {
 // run runs steps with a deadline, failing the test on error.
 func (b *browser) run(what string, steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 45*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		b.t.Fatalf("%s: %v", what, err)
@@ -169,7 +169,7 @@ func (b *browser) run(what string, steps ...chromedp.Action[chromedp.Void]) {
 // text returns the text of the element with this id.
 func (b *browser) text(id string) string {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
 	defer cancel()
 	s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.ID(id)))
 	if err != nil {
@@ -200,7 +200,7 @@ func (b *browser) waitJS(what, expr string, timeout time.Duration) {
 
 func (b *browser) eval(expr string) string {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
 	defer cancel()
 	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
 	if err != nil {
@@ -226,7 +226,7 @@ func screenshotDir(t *testing.T) string {
 // screenshot saves the viewport as dir/name.png.
 func (b *browser) screenshot(dir, name string) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
 	defer cancel()
 	// Let fonts and the last layout settle: a screenshot is documentation.
 	chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.fonts.ready.then(() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))))`, chromedp.EvalAwaitPromise))
@@ -275,7 +275,7 @@ func (b *browser) download(sel string) []byte {
 	}); err != nil {
 		b.t.Fatalf("download behaviour: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
 	defer cancel()
 	progress := chromedp.BrowserEvents(ctx, cdpbrowser.DownloadProgress)
 	b.run("click "+sel, chromedp.Click(chromedp.CSS(sel)))

@@ -120,7 +120,7 @@ func (s *service) stop() {
 func (s *service) otp(t *testing.T, mobile string, seen int) (string, int) {
 	t.Helper()
 	digits := regexp.MustCompile(`\b(\d{6})\b`)
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		var found []string
 		if f, err := os.Open(filepath.Join(s.data, "sms-outbox.jsonl")); err == nil {
@@ -188,7 +188,7 @@ func login(t *testing.T, b *browser, svc *service, mobile string, seen int, shot
 	t.Helper()
 	b.run("open /login", chromedp.Navigate(svc.ts.URL+"/login"))
 	b.run("type the mobile", chromedp.SendKeys(chromedp.ID("mobile"), mobile), chromedp.Click(chromedp.CSS("#mobile-form button[type=submit]")))
-	b.waitJS("the OTP form", `!document.getElementById("otp-form").hidden`, 15*time.Second)
+	b.waitJS("the OTP form", `!document.getElementById("otp-form").hidden`, 45*time.Second)
 	code, n := svc.otp(t, mobile, seen)
 	b.run("type the OTP", chromedp.SendKeys(chromedp.ID("otp"), code))
 	if shot != "" {
@@ -219,7 +219,7 @@ func TestCitizenJourney(t *testing.T) {
 	// 1. The citizen logs in with the OTP from the SMS outbox.
 	const mobile = "9876543210"
 	login(t, citizen, svc, mobile, 0, shots, "01-login-otp")
-	citizen.waitJS("the portal", `location.pathname === "/portal" && document.getElementById("people-loading").hidden`, 20*time.Second)
+	citizen.waitJS("the portal", `location.pathname === "/portal" && document.getElementById("people-loading").hidden`, 45*time.Second)
 
 	// 2. … registers a person.
 	citizen.run("open the form", chromedp.Click(chromedp.ID("add-open")))
@@ -230,7 +230,7 @@ func TestCitizenJourney(t *testing.T) {
 		chromedp.SetValue(chromedp.ID("b-idtype"), "aadhaar"),
 		chromedp.SendKeys(chromedp.ID("b-idnum"), aadhaar("23456789012")))
 	citizen.run("save", chromedp.Click(chromedp.CSS("#add-form button[type=submit]")))
-	citizen.waitJS("the new person's card", `document.querySelectorAll("#people .person").length === 1`, 15*time.Second)
+	citizen.waitJS("the new person's card", `document.querySelectorAll("#people .person").length === 1`, 45*time.Second)
 	ref := citizen.eval(`document.querySelector("#people .person").dataset.ref`)
 	if !regexp.MustCompile(`^\d{14}$`).MatchString(ref) {
 		t.Fatalf("reference ID %q", ref)
@@ -244,10 +244,10 @@ func TestCitizenJourney(t *testing.T) {
 		chromedp.SetValue(chromedp.ID("date"), session.Date.Format(time.DateOnly)),
 		chromedp.Click(chromedp.CSS("#search-form button[type=submit]")))
 	sessionSel := fmt.Sprintf(`#results li[data-session=%q]`, session.ID)
-	citizen.waitJS("the search results", fmt.Sprintf(`document.querySelector(%s) !== null`, quote(sessionSel)), 15*time.Second)
+	citizen.waitJS("the search results", fmt.Sprintf(`document.querySelector(%s) !== null`, quote(sessionSel)), 45*time.Second)
 	citizen.screenshot(shots, "03-book-search")
 	citizen.run("book a slot", chromedp.Click(chromedp.CSS(sessionSel+" button[data-slot]")))
-	citizen.waitJS("the appointment", `document.querySelector("#people .person [data-appointment]") !== null`, 15*time.Second)
+	citizen.waitJS("the appointment", `document.querySelector("#people .person [data-appointment]") !== null`, 45*time.Second)
 	citizen.screenshot(shots, "04-portal-booked")
 
 	// … moves it to another slot, and for a second person books, cancels
@@ -255,9 +255,9 @@ func TestCitizenJourney(t *testing.T) {
 	if len(session.Slots) > 1 {
 		citizen.run("reschedule", chromedp.Click(chromedp.CSS(`#people .person button[data-action=reschedule]`)))
 		citizen.run("search again", chromedp.Click(chromedp.CSS("#search-form button[type=submit]")))
-		citizen.waitJS("the search results", fmt.Sprintf(`document.querySelector(%s) !== null`, quote(sessionSel)), 15*time.Second)
+		citizen.waitJS("the search results", fmt.Sprintf(`document.querySelector(%s) !== null`, quote(sessionSel)), 45*time.Second)
 		citizen.run("choose the second slot", chromedp.Click(chromedp.CSS(sessionSel+fmt.Sprintf(` button[data-slot=%q]`, session.Slots[1]))))
-		citizen.waitJS("the new slot", fmt.Sprintf(`(document.querySelector("#people .person [data-appointment]") || {}).textContent.includes(%s)`, quote(session.Slots[1])), 15*time.Second)
+		citizen.waitJS("the new slot", fmt.Sprintf(`(document.querySelector("#people .person [data-appointment]") || {}).textContent.includes(%s)`, quote(session.Slots[1])), 45*time.Second)
 	}
 	citizen.run("open the form", chromedp.Click(chromedp.ID("add-open")))
 	citizen.run("fill the form",
@@ -266,26 +266,26 @@ func TestCitizenJourney(t *testing.T) {
 		chromedp.SetValue(chromedp.ID("b-birth"), "1990-01-26"),
 		chromedp.SendKeys(chromedp.ID("b-idnum"), aadhaar("34567890123")))
 	citizen.run("save", chromedp.Click(chromedp.CSS("#add-form button[type=submit]")))
-	citizen.waitJS("the second card", `document.querySelectorAll("#people .person").length === 2`, 15*time.Second)
+	citizen.waitJS("the second card", `document.querySelectorAll("#people .person").length === 2`, 45*time.Second)
 	second := `#people .person:nth-child(2)`
 	citizen.run("book for the second person", chromedp.Click(chromedp.CSS(second+` button[data-action=book]`)))
 	citizen.run("search", chromedp.Click(chromedp.CSS("#search-form button[type=submit]")))
-	citizen.waitJS("the search results", fmt.Sprintf(`document.querySelector(%s) !== null`, quote(sessionSel)), 15*time.Second)
+	citizen.waitJS("the search results", fmt.Sprintf(`document.querySelector(%s) !== null`, quote(sessionSel)), 45*time.Second)
 	citizen.run("book", chromedp.Click(chromedp.CSS(sessionSel+" button[data-slot]")))
-	citizen.waitJS("the second appointment", fmt.Sprintf(`document.querySelector(%s) !== null`, quote(second+" [data-appointment]")), 15*time.Second)
+	citizen.waitJS("the second appointment", fmt.Sprintf(`document.querySelector(%s) !== null`, quote(second+" [data-appointment]")), 45*time.Second)
 	// Cancelling and deleting ask again on the button: two clicks each.
 	citizen.run("cancel", chromedp.Click(chromedp.CSS(second+` button[data-action=cancel]`)), chromedp.Click(chromedp.CSS(second+` button[data-action=cancel]`)))
-	citizen.waitJS("the cancellation", fmt.Sprintf(`document.querySelector(%s) === null && document.querySelector(%s) !== null`, quote(second+" [data-appointment]"), quote(second)), 15*time.Second)
+	citizen.waitJS("the cancellation", fmt.Sprintf(`document.querySelector(%s) === null && document.querySelector(%s) !== null`, quote(second+" [data-appointment]"), quote(second)), 45*time.Second)
 	citizen.run("delete", chromedp.Click(chromedp.CSS(second+` button[data-action=delete]`)), chromedp.Click(chromedp.CSS(second+` button[data-action=delete]`)))
-	citizen.waitJS("the removal", `document.querySelectorAll("#people .person").length === 1`, 15*time.Second)
+	citizen.waitJS("the removal", `document.querySelectorAll("#people .person").length === 1`, 45*time.Second)
 
 	// 4. The vaccinator, on another device, finds the person and records
 	// the dose with a double click.
 	desk := citizen.newProfile(1280, 860)
 	login(t, desk, svc, vaccinatorMobile, 0, shots, "")
-	desk.waitJS("the desk", `location.pathname === "/desk"`, 20*time.Second)
+	desk.waitJS("the desk", `location.pathname === "/desk"`, 45*time.Second)
 	desk.run("find the person", chromedp.SendKeys(chromedp.ID("ref"), ref), chromedp.Click(chromedp.CSS("#find-form button[type=submit]")))
-	desk.waitJS("the person", `!document.getElementById("person").hidden`, 15*time.Second)
+	desk.waitJS("the person", `!document.getElementById("person").hidden`, 45*time.Second)
 	if got := desk.text("p-name"); got != "Asha Sharma" {
 		t.Fatalf("desk shows %q", got)
 	}
@@ -295,7 +295,7 @@ func TestCitizenJourney(t *testing.T) {
 	desk.run("enter the lot", chromedp.SendKeys(chromedp.ID("lot"), "4121Z040"))
 	desk.screenshot(shots, "05-desk-beneficiary")
 	desk.run("record, double-clicked", chromedp.DoubleClick(chromedp.ID("record")))
-	desk.waitJS("the recorded dose", `document.getElementById("flash").dataset.certificate !== undefined`, 30*time.Second)
+	desk.waitJS("the recorded dose", `document.getElementById("flash").dataset.certificate !== undefined`, 60*time.Second)
 	desk.screenshot(shots, "06-desk-recorded")
 	history, err := svc.book.DoseHistory(ctx, ref)
 	if err != nil {
@@ -311,10 +311,10 @@ func TestCitizenJourney(t *testing.T) {
 
 	// 5. The citizen sees the certificate and downloads the PDF and the QR.
 	citizen.run("reload the portal", chromedp.Navigate(svc.ts.URL+"/portal"))
-	citizen.waitJS("the certificate", `document.querySelector("#people [data-certificate]") !== null`, 15*time.Second)
+	citizen.waitJS("the certificate", `document.querySelector("#people [data-certificate]") !== null`, 45*time.Second)
 	citizen.screenshot(shots, "07-portal-certificate")
 	citizen.run("switch to Hindi", chromedp.Navigate(svc.ts.URL+"/portal?lang=hi"))
-	citizen.waitJS("the Hindi portal", `document.documentElement.lang === "hi" && document.querySelector("#people [data-certificate]") !== null`, 15*time.Second)
+	citizen.waitJS("the Hindi portal", `document.documentElement.lang === "hi" && document.querySelector("#people [data-certificate]") !== null`, 45*time.Second)
 	citizen.screenshot(shots, "12-portal-hindi")
 	pdf := citizen.download(`#people a[data-download=pdf]`)
 	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
