@@ -17,6 +17,10 @@ type jreader struct {
 	b     []byte
 	i     int
 	depth int
+	// s, when set, is string(b): decoded strings without escapes are then
+	// substrings of it, one allocation for the whole document instead of
+	// one per value.
+	s string
 }
 
 const maxJSONDepth = 128
@@ -108,6 +112,9 @@ func (r *jreader) str() (string, error) {
 		return "", err
 	}
 	if !escaped {
+		if r.s != "" {
+			return r.s[r.i-len(s)-1 : r.i-1], nil
+		}
 		return string(s), nil
 	}
 	var out string
@@ -311,7 +318,7 @@ func (r *jreader) stringArray() ([]string, error) {
 
 // decodePayload reads the card's payload with jreader.
 func decodePayload(b []byte) (*Payload, error) {
-	r := &jreader{b: b}
+	r := &jreader{b: b, s: string(b)}
 	var p Payload
 	err := r.object(func(k []byte) error {
 		var err error

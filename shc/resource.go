@@ -29,7 +29,11 @@ func readResource(raw []byte, refs []string) (resourceFacts, error) {
 func readResourceAt(r *jreader, refs []string) (resourceFacts, error) {
 	f := resourceFacts{refs: refs}
 	r.ws()
-	rt, err := peekResourceType(r.b[r.i:])
+	rest := &jreader{b: r.b[r.i:]}
+	if r.s != "" {
+		rest.s = r.s[r.i:]
+	}
+	rt, err := peekResourceType(rest)
 	if err != nil {
 		return f, err
 	}
@@ -109,8 +113,7 @@ var errFound = errors.New("found")
 
 // peekResourceType finds the top-level resourceType, usually the first
 // member, and stops reading there (the full pass validates the rest).
-func peekResourceType(raw []byte) (string, error) {
-	r := &jreader{b: raw}
+func peekResourceType(r *jreader) (string, error) {
 	rt := ""
 	err := r.object(func(k []byte) error {
 		if string(k) == "resourceType" {
