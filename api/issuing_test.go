@@ -613,3 +613,59 @@ func TestCorrectionAndRevocationAPI(t *testing.T) {
 		t.Fatalf("reissue: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// TestIssuingShapes checks the issuing API's answers against openapi.yaml.
+func TestIssuingShapes(t *testing.T) {
+	h := newIssuingServer(t)
+	spec := loadOpenAPI(t)
+	today := h.Book.Today().Format(time.DateOnly)
+	check := func(method, path, route string, status int, token, body string, header ...string) []byte {
+		t.Helper()
+		rec := h.do(method, path, token, body, header...)
+		if rec.Code != status {
+			t.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body)
+		}
+		spec.checkShape(t, method, route, status, rec.Body.Bytes())
+		return rec.Body.Bytes()
+	}
+	var out recordedResponse
+	json.Unmarshal(check("POST", "/api/v1/vaccinations", "/api/v1/vaccinations", 201, h.vaccinator,
+		doseBody(h.ben.RefID, 1, "COVAXIN", today), "Idempotency-Key", "shape"), &out)
+	check("POST", "/api/v1/vaccinations", "/api/v1/vaccinations", 409, h.vaccinator,
+		doseBody(h.ben.RefID, 3, "COVAXIN", today), "Idempotency-Key", "shape-2")
+	check("GET", "/api/v1/certificates", "/api/v1/certificates", 200, h.citizen, "")
+	check("GET", "/api/v1/admin/certificates", "/api/v1/admin/certificates", 200, h.admin, "")
+	check("GET", "/api/v1/admin/certificates/"+out.Certificate.ID, "/api/v1/admin/certificates/{id}", 200, h.admin, "")
+	check("POST", "/api/v1/admin/beneficiaries/"+h.ben.RefID+"/corrections", "/api/v1/admin/beneficiaries/{ref}/corrections", 200, h.admin,
+		`{"gender":"other","reason":"as declared by the beneficiary"}`)
+	certs := h.Issuer
+	cur, err := certs.Current(context.Background(), h.ben.RefID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("POST", "/api/v1/admin/certificates/"+cur.ID+"/revoke", "/api/v1/admin/certificates/{id}/revoke", 200, h.admin, `{"reason":"test of the shapes"}`)
+	check("POST", "/api/v1/admin/beneficiaries/"+h.ben.RefID+"/reissue", "/api/v1/admin/beneficiaries/{ref}/reissue", 201, h.admin, `{"reason":"test of the shapes"}`)
+	check("GET", "/.well-known/crl/"+cur.KID+".json", "/.well-known/crl/{kid}.json", 200, "", "")
+	check("POST", "/api/v1/certificates/public/otp", "/api/v1/certificates/public/otp", 200, "", `{"beneficiary_reference_id":"`+h.ben.RefID+`"}`)
+}
+
+// FuzzGrantVerify: a download grant from the query string is untrusted; only
+// grants this key made, unexpired, open anything.
+func FuzzGrantVerify(f *testing.F) {
+	key := grantKey("download-grant-secret-for-tests!")
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	good := key.issue("12345678901234", now.Add(time.Minute))
+	f.Add(good)
+	f.Add(good[:len(good)-1])
+	f.Add("MTIzNDU2Nzg5MDEyMzQuOTk5OTk5OTk5OQ.AAAAAAAAAAAAAAAAAAAAAA")
+	f.Add("..")
+	f.Fuzz(func(t *testing.T, grant string) {
+		ref, err := key.verify(grant, now)
+		if err == nil && grant != good {
+			t.Fatalf("forged grant %q accepted for %q", grant, ref)
+		}
+		if err == nil && ref != "12345678901234" {
+			t.Fatalf("grant opened %q", ref)
+		}
+	})
+}
