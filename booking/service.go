@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vaxcert/vaxcert/audit"
+	"github.com/vaxcert/vaxcert/internal/metrics"
 	"github.com/vaxcert/vaxcert/internal/problem"
 	"github.com/vaxcert/vaxcert/registration"
 	"github.com/vaxcert/vaxcert/vaccine"
@@ -266,7 +267,8 @@ func (s *Service) AddSession(ctx context.Context, actor string, in NewSession) (
 }
 
 // Schedule books a session for one of the caller's beneficiaries.
-func (s *Service) Schedule(ctx context.Context, p registration.Principal, refID, sessionID, slot string) (AppointmentDetail, error) {
+func (s *Service) Schedule(ctx context.Context, p registration.Principal, refID, sessionID, slot string) (_ AppointmentDetail, err error) {
+	defer func() { countBooking(err) }()
 	b, err := s.ownBeneficiary(ctx, p, refID)
 	if err != nil {
 		return AppointmentDetail{}, err
@@ -324,7 +326,30 @@ func (s *Service) Cancel(ctx context.Context, p registration.Principal, appointm
 	if a.Date.Before(s.Today()) {
 		return problem.New(problem.Conflict, "appointment-past", "This appointment's day has passed; it cannot be cancelled.")
 	}
-	return s.store.CancelAppointment(ctx, a.ID, s.now().UTC())
+	if err := s.store.CancelAppointment(ctx, a.ID, s.now().UTC()); err != nil {
+		return err
+	}
+	metrics.Bookings.WithLabelValues("cancelled").Inc()
+	return nil
+}
+
+func isSlug(err error, slug string) bool {
+	p, ok := problem.As(err)
+	return ok && p.Slug == slug
+}
+
+// countBooking counts a booking attempt's outcome; failures of our own
+// (the database down) are not outcomes of the attempt and are not counted.
+func countBooking(err error) {
+	switch {
+	case err == nil:
+		metrics.Bookings.WithLabelValues("booked").Inc()
+	case isSlug(err, ErrSessionFull.Slug):
+		metrics.Bookings.WithLabelValues("full").Inc()
+	case problem.Is(err, problem.Invalid), problem.Is(err, problem.Conflict), problem.Is(err, problem.NotFound),
+		problem.Is(err, problem.Forbidden):
+		metrics.Bookings.WithLabelValues("rejected").Inc()
+	}
 }
 
 // Appointment returns an appointment the caller may see: a citizen their

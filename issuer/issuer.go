@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/vaxcert/vaxcert/audit"
+	"github.com/vaxcert/vaxcert/internal/metrics"
 	"github.com/vaxcert/vaxcert/internal/problem"
 	"github.com/vaxcert/vaxcert/keys"
 	"github.com/vaxcert/vaxcert/shc"
@@ -276,10 +277,12 @@ func (s *Service) finish(ctx context.Context, c Certificate, actor string) (Cert
 	}
 	jws, err := shc.Sign(signer, kid, p)
 	if err != nil {
+		metrics.Certificates.WithLabelValues("failed").Inc()
 		return Certificate{}, fmt.Errorf("issuer: certificate %s: signing: %w", c.ID, err)
 	}
 	s.fault(FaultAfterSign)
 	if err := s.selfCheck(ctx, jws, kid); err != nil {
+		metrics.Certificates.WithLabelValues("failed").Inc()
 		s.log.ErrorContext(ctx, "signed certificate failed its self-check; it stays pending", "certificate", c.ID, "kid", kid, "err", err)
 		return Certificate{}, fmt.Errorf("issuer: certificate %s: %w", c.ID, err)
 	}
@@ -306,6 +309,11 @@ func (s *Service) finish(ctx context.Context, c Certificate, actor string) (Cert
 		}
 		return stored, nil
 	}
+	outcome := "issued"
+	if actor == "system" { // FinishPending: work a crash or an outage left pending
+		outcome = "recovered"
+	}
+	metrics.Certificates.WithLabelValues(outcome).Inc()
 	s.fault(FaultAfterIssued)
 	c.Status, c.KID, c.RID, c.JWS, c.IssuedAt = Issued, kid, p.VC.RID, jws, now
 	return c, nil

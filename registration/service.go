@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaxcert/vaxcert/internal/metrics"
 	"github.com/vaxcert/vaxcert/internal/problem"
 	"github.com/vaxcert/vaxcert/registration/sms"
 )
@@ -222,6 +223,9 @@ func (s *Service) startOTP(ctx context.Context, purpose OTPPurpose, mobile, rate
 	}
 	err = s.store.CreateOTP(ctx, txn, now.Add(-time.Hour), func(u OTPUsage) error { return s.checkQuota(now, u) })
 	if err != nil {
+		if problem.Is(err, problem.TooMany) {
+			metrics.OTPs.WithLabelValues("capped").Inc()
+		}
 		return "", err
 	}
 	if mobile != "" {
@@ -230,6 +234,7 @@ func (s *Service) startOTP(ctx context.Context, purpose OTPPurpose, mobile, rate
 			return "", &problem.Error{Kind: problem.Unavailable, Slug: "sms-failed",
 				Detail: "The OTP could not be sent by SMS; try again in a minute.", Err: err, RetryAfter: time.Minute}
 		}
+		metrics.OTPs.WithLabelValues("sent").Inc()
 	}
 	return txn.ID, nil
 }
@@ -270,6 +275,7 @@ func (s *Service) confirmOTP(ctx context.Context, purpose OTPPurpose, txnID, dig
 	}
 	var got OTPTxn
 	now := s.now().UTC()
+	outcome := "" // for the OTP metrics
 	err := s.store.UseOTP(ctx, txnID, func(t *OTPTxn) error {
 		switch {
 		case t.Purpose != purpose:
@@ -277,13 +283,16 @@ func (s *Service) confirmOTP(ctx context.Context, purpose OTPPurpose, txnID, dig
 		case !t.UsedAt.IsZero():
 			return ErrOTPUsed
 		case t.Attempts >= s.limits.OTPAttempts:
+			outcome = "capped"
 			return ErrOTPAttempts
 		case !now.Before(t.ExpiresAt):
+			outcome = "expired"
 			return ErrOTPExpired
 		}
 		want := s.otpMAC(t.ID, digest)
 		if subtle.ConstantTimeCompare(want, t.MAC) != 1 {
 			t.Attempts++
+			outcome = "wrong"
 			if t.Attempts >= s.limits.OTPAttempts {
 				return ErrOTPAttempts
 			}
@@ -291,8 +300,12 @@ func (s *Service) confirmOTP(ctx context.Context, purpose OTPPurpose, txnID, dig
 		}
 		t.UsedAt = now
 		got = *t
+		outcome = "verified"
 		return nil
 	})
+	if outcome != "" && (err == nil) == (outcome == "verified") {
+		metrics.OTPs.WithLabelValues(outcome).Inc()
+	}
 	return got, err
 }
 
