@@ -273,7 +273,7 @@ func (k grantKey) verify(grant string, now time.Time) (string, error) {
 		return "", errGrantInvalid
 	}
 	p, m, ok := strings.Cut(grant, ".")
-	enc := base64.RawURLEncoding
+	enc := base64.RawURLEncoding.Strict() // one spelling per grant
 	payload, err1 := enc.DecodeString(p)
 	mac, err2 := enc.DecodeString(m)
 	if !ok || err1 != nil || err2 != nil || !hmac.Equal(mac, k.mac(string(payload))) {
