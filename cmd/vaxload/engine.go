@@ -48,7 +48,11 @@ type phase struct {
 	Errors    int            `json:"errors"`   // transport errors or broken rules
 	FirstErrs []string       `json:"first_errors,omitempty"`
 	Latency   latencySummary `json:"latency"`
-	StoppedBy string         `json:"stopped_by"` // "requests", "duration" or "cancelled"
+	StoppedBy string         `json:"stopped_by"` // "requests", "duration", "work done" or "cancelled"
+	// The server process's CPU time during the phase (from its metrics),
+	// and per request; zero when the metrics could not be read.
+	ServerCPU           time.Duration `json:"server_cpu_ns,omitempty"`
+	ServerCPUPerRequest time.Duration `json:"server_cpu_per_request_ns,omitempty"`
 }
 
 type latencySummary struct {

@@ -77,6 +77,11 @@ func (r *report) writeText(w io.Writer) {
 		fmt.Fprintf(w, "throughput  %.0f %s\n", p.PerSecond, p.Unit)
 		fmt.Fprintf(w, "latency     p50 %s  p95 %s  p99 %s  max %s  mean %s\n",
 			ms(p.Latency.P50), ms(p.Latency.P95), ms(p.Latency.P99), ms(p.Latency.Max), ms(p.Latency.Mean))
+		if p.ServerCPU > 0 {
+			fmt.Fprintf(w, "server CPU  %s in all, %.3fms per request (%.0f requests/s per core)\n",
+				p.ServerCPU.Round(10*time.Millisecond), float64(p.ServerCPUPerRequest)/float64(time.Millisecond),
+				float64(time.Second)/float64(p.ServerCPUPerRequest))
+		}
 		for _, e := range p.FirstErrs {
 			fmt.Fprintf(w, "error       %s\n", e)
 		}

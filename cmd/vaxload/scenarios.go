@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -201,8 +203,46 @@ func decode(a answer, what string, v any) error {
 }
 
 // measure runs a measured phase, saying so on the progress output (to start
-// a profile of the server at the right moment).
+// a profile of the server at the right moment), and reads the server's own
+// CPU time around it: CPU per request does not depend on what else the
+// machine is doing, as throughput does.
 func (e *env) measure(ctx context.Context, name, unit string, b bounds, f op) phase {
 	e.logf("measuring %s: up to %d requests by %d workers, for at most %s", name, b.requests, b.workers, b.duration)
-	return run(ctx, name, unit, b, f)
+	cpu0, err0 := e.serverCPU(ctx)
+	p := run(ctx, name, unit, b, f)
+	cpu1, err1 := e.serverCPU(ctx)
+	if err0 == nil && err1 == nil && p.Requests > 0 {
+		p.ServerCPU = time.Duration((cpu1 - cpu0) * float64(time.Second))
+		p.ServerCPUPerRequest = p.ServerCPU / time.Duration(p.Requests)
+	}
+	return p
+}
+
+// serverCPU is the server process's CPU time so far, from its Prometheus
+// metrics (process_cpu_seconds_total).
+func (e *env) serverCPU(ctx context.Context) (float64, error) {
+	a, err := e.api.call(ctx, http.MethodGet, "/metrics", nil, "", nil)
+	if err != nil {
+		return 0, err
+	}
+	if a.status != http.StatusOK {
+		return 0, fmt.Errorf("GET /metrics: %s", a.describe())
+	}
+	return parseCPUSeconds(a.body)
+}
+
+// parseCPUSeconds finds process_cpu_seconds_total in a Prometheus text
+// exposition.
+func parseCPUSeconds(metrics []byte) (float64, error) {
+	for _, line := range bytes.Split(metrics, []byte{'\n'}) {
+		name, value, ok := bytes.Cut(line, []byte{' '})
+		if ok && string(name) == "process_cpu_seconds_total" {
+			v, err := strconv.ParseFloat(string(bytes.TrimSpace(value)), 64)
+			if err != nil || v < 0 {
+				return 0, fmt.Errorf("process_cpu_seconds_total %q", value)
+			}
+			return v, nil
+		}
+	}
+	return 0, errors.New("no process_cpu_seconds_total in the metrics")
 }

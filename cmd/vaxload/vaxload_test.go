@@ -452,3 +452,24 @@ func TestRunOpenLoop(t *testing.T) {
 		t.Fatalf("p95 %s: the wait for a busy worker was not counted", p.Latency.P95)
 	}
 }
+
+func TestParseCPUSeconds(t *testing.T) {
+	tests := []struct {
+		in   string
+		want float64
+		ok   bool
+	}{
+		{"# HELP process_cpu_seconds_total x\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 21.28\n", 21.28, true},
+		{"go_goroutines 16\nprocess_cpu_seconds_total 1e+02\n", 100, true},
+		{"process_cpu_seconds_total_other 3\n", 0, false},
+		{"process_cpu_seconds_total abc\n", 0, false},
+		{"process_cpu_seconds_total -1\n", 0, false},
+		{"", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := parseCPUSeconds([]byte(tt.in))
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("%q: %v, %v", tt.in, got, err)
+		}
+	}
+}
