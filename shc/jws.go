@@ -176,7 +176,17 @@ func (j *JWS) VerifySignature(pub *ecdsa.PublicKey) bool {
 	if pub == nil || pub.Curve != elliptic.P256() || len(j.Signature) != 64 {
 		return false
 	}
-	digest := sha256.Sum256([]byte(j.SigningInput))
+	// Hash the string through a stack buffer rather than copying all of it
+	// into a new byte slice.
+	h := sha256.New()
+	var chunk [512]byte
+	for in := j.SigningInput; len(in) > 0; {
+		n := copy(chunk[:], in)
+		h.Write(chunk[:n])
+		in = in[n:]
+	}
+	var digest [sha256.Size]byte
+	h.Sum(digest[:0])
 	var der [72]byte
 	return ecdsa.VerifyASN1(pub, digest[:], rsToDER(der[:0], j.Signature))
 }
