@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vaxcert/vaxcert/registration"
+	"github.com/vaxcert/vaxcert/shc"
 )
 
 func TestLoopbackTarget(t *testing.T) {
@@ -470,6 +471,41 @@ func TestParseCPUSeconds(t *testing.T) {
 		got, err := parseCPUSeconds([]byte(tt.in))
 		if (err == nil) != tt.ok || got != tt.want {
 			t.Errorf("%q: %v, %v", tt.in, got, err)
+		}
+	}
+}
+
+func TestTamperKeepsTheTextWellFormed(t *testing.T) {
+	text := shc.QRText("eyJhbGciOiJFUzI1NiJ9.AAAA.c2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJl")
+	bad := tamper(text)
+	if bad == text || len(bad) != len(text) {
+		t.Fatal("not changed")
+	}
+	jws, err := shc.ParseQRText(bad)
+	if err != nil {
+		t.Fatalf("the tampered text is not well formed: %v", err)
+	}
+	if good, _ := shc.ParseQRText(text); jws == good {
+		t.Fatal("same JWS")
+	}
+}
+
+func TestVerdictOf(t *testing.T) {
+	tests := []struct {
+		body string
+		want string
+		ok   bool
+	}{
+		{`{"schema_version":1,"results":[{"status":"valid"}],"summary":{"total":1}}`, "valid", true},
+		{`{"results":[{"status":"invalid","reasons":[{"code":"signature_invalid"}]}]}`, "invalid", true},
+		{`{"results":[]}`, "", false},
+		{`{"results":[{"status":"valid"},{"status":"valid"}]}`, "", false},
+		{`[]`, "", false},
+	}
+	for _, tt := range tests {
+		got, err := verdictOf([]byte(tt.body))
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("%s: %q, %v", tt.body, got, err)
 		}
 	}
 }
