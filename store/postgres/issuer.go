@@ -280,12 +280,21 @@ func appendAudits(ctx context.Context, tx pgx.Tx, entries []audit.Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(auditLockKey)); err != nil {
-		return err
-	}
+	// The lock and the read of the chain's head go in one round trip: the
+	// lock is held until commit, so every round trip under it counts.
+	batch := &pgx.Batch{}
+	batch.Queue(`SELECT pg_advisory_xact_lock($1)`, int64(auditLockKey))
+	batch.Queue(`SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`)
+	br := tx.SendBatch(ctx, batch)
 	var prev *audit.Entry
 	var head audit.Entry
-	err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&head.Seq, &head.Hash)
+	_, err := br.Exec()
+	if err == nil {
+		err = br.QueryRow().Scan(&head.Seq, &head.Hash)
+	}
+	if cerr := br.Close(); cerr != nil && (err == nil || errors.Is(err, pgx.ErrNoRows)) {
+		err = cerr
+	}
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 	case err != nil:
