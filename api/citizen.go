@@ -20,8 +20,9 @@ type citizenAPI struct {
 	reg      *registration.Service
 	book     *booking.Service
 	ipHeader string
-	search   *limiter // public reads, per IP
-	writes   *limiter // OTP requests per IP, bookings and changes per account
+	search   *limiter                        // public reads, per IP
+	answers  func(http.Handler) http.Handler // the public reads' answer cache
+	writes   *limiter                        // OTP requests per IP, bookings and changes per account
 	now      func() time.Time
 }
 
@@ -35,6 +36,10 @@ func (s *Server) mountCitizen(r chi.Router, cfg Config) {
 	c := &citizenAPI{s: s, reg: cfg.Registration, book: cfg.Booking, ipHeader: cfg.ClientIPHeader, now: time.Now}
 	c.search = newLimiter("searches", lim.SearchPerMinute, lim.SearchBurst, c.now)
 	c.writes = newLimiter("bookings and OTPs", lim.BookingPerMinute, lim.BookingBurst, c.now)
+	c.answers = func(next http.Handler) http.Handler { return next }
+	if cfg.SearchCacheTTL > 0 {
+		c.answers = newAnswerCache(cfg.SearchCacheTTL, c.now).middleware
+	}
 
 	byIP := func(r *http.Request) string { return "ip:" + clientIP(r, c.ipHeader) }
 	byAccount := func(r *http.Request) string { return "acct:" + principal(r.Context()).AccountID }
@@ -44,7 +49,7 @@ func (s *Server) mountCitizen(r chi.Router, cfg Config) {
 
 		// Public reads: places and session search, per-IP rate limited.
 		r.Group(func(r chi.Router) {
-			r.Use(c.search.middleware(byIP, s.writeError))
+			r.Use(c.search.middleware(byIP, s.writeError), c.answers)
 			r.Get("/api/v1/states", c.states)
 			r.Get("/api/v1/states/{state_id}/districts", c.districts)
 			r.Get("/api/v1/centres/{centre_id}", c.centre)

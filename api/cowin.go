@@ -26,7 +26,7 @@ const cowinTTL = 24
 
 func (c *citizenAPI) mountCoWIN(r chi.Router, byIP func(*http.Request) string) {
 	r.Group(func(r chi.Router) {
-		r.Use(c.search.middleware(byIP, c.cowinError))
+		r.Use(c.search.middleware(byIP, c.cowinError), c.answers)
 		r.Get("/api/v2/admin/location/states", c.cowinStates)
 		r.Get("/api/v2/admin/location/districts/{state_id}", c.cowinDistricts)
 		r.Get("/api/v2/appointment/sessions/public/findByPin", c.cowinFind)

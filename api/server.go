@@ -47,6 +47,9 @@ type Config struct {
 	Booking        *booking.Service
 	RateLimits     RateLimits // zero fields: DefaultRateLimits
 	ClientIPHeader string     // e.g. X-Real-IP, set by a trusted reverse proxy; empty: the peer address
+	// SearchCacheTTL keeps the public search and places answers this long
+	// in memory (answercache.go); 0 computes every one.
+	SearchCacheTTL time.Duration
 
 	// Issuer records doses and serves certificates and CRLs (issuing.go);
 	// its routes are mounted when it is set. DownloadSecret (at least 16
