@@ -36,6 +36,7 @@ import (
 	"github.com/vaxcert/vaxcert/shc"
 	"github.com/vaxcert/vaxcert/verifier"
 	"github.com/vaxcert/vaxcert/verifier/eudcc/base45"
+	"github.com/vaxcert/vaxcert/verifier/formats"
 	"github.com/vaxcert/vaxcert/verifier/trust"
 	"github.com/vaxcert/vaxcert/verifier/verdict"
 )
@@ -509,7 +510,7 @@ const (
 // within a bounded allocation, and nothing is fetched from the network.
 func TestHostileCertificatesLibrary(t *testing.T) {
 	w := newHostileWorld(t)
-	v := &verifier.Verifier{Trust: w.store, TrustDir: w.trustDir, Now: func() time.Time { return time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) }}
+	v := &verifier.Verifier{Trust: w.store, TrustDir: w.trustDir, Formats: formats.All(), Now: func() time.Time { return time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) }}
 
 	control := v.Verify(context.Background(), w.genuine(t), "genuine")
 	if len(control) != 1 || control[0].Status != verdict.Valid {
