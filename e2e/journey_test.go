@@ -10,6 +10,8 @@ import (
 	_ "image/png" // decode the downloaded QR
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -113,6 +115,27 @@ func startService(t *testing.T) *service {
 func (s *service) stop() {
 	s.ts.CloseClientConnections()
 	s.ts.Close()
+}
+
+// restart brings the service back at the same address (the same origin,
+// so the browser's service worker and its cache still apply).
+func (s *service) restart(t *testing.T) {
+	t.Helper()
+	addr := s.ts.Listener.Addr().String()
+	var ln net.Listener
+	var err error
+	for i := 0; i < 50; i++ {
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("listen again on %s: %v", addr, err)
+	}
+	s.ts = &httptest.Server{Listener: ln, Config: &http.Server{Handler: s.log}}
+	s.ts.Start()
+	t.Cleanup(s.ts.Close)
 }
 
 // otp waits for the OTP the dev SMS outbox holds for mobile, newer than
@@ -362,6 +385,22 @@ func TestCitizenJourney(t *testing.T) {
 
 	checkVerdict(t, checkpoint, forgedQR, "invalid", "")
 	checkpoint.screenshot(shots, "10-verify-invalid-offline")
+	checkpoint.run("clear", chromedp.Click(chromedp.ID("clear")))
+
+	// 7. An admin revokes the certificate; when the network is back, the
+	// page fetches the new trust bundle (with the CRL) and the same QR is
+	// INVALID, as revoked.
+	if _, err := svc.iss.Revoke(ctx, certs[0].ID, "issued in error (test)", "admin:test"); err != nil {
+		t.Fatal(err)
+	}
+	svc.restart(t)
+	checkpoint.setOffline(false)
+	checkpoint.run("reload /verify online", chromedp.Navigate(svc.ts.URL+"/verify"))
+	checkpoint.waitJS("the verifier", `document.getElementById("verifier").dataset.ready === "true"`, 60*time.Second)
+	checkVerdict(t, checkpoint, qrPath, "invalid", "")
+	if got := checkpoint.eval(`Array.from(document.querySelectorAll("#r-reasons li")).map(li => li.dataset.code).join(",")`); !strings.Contains(got, "revoked") {
+		t.Errorf("a revoked card's reason codes are %q, want revoked", got)
+	}
 }
 
 // decodeQR reads the SMART Health Card in a QR image and returns its JWS.
