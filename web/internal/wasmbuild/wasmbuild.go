@@ -93,6 +93,13 @@ func Inputs(ctx context.Context, root string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("go list: %v: %s", err, strings.TrimSpace(stderr.String()))
 	}
+	// go test caches a passing test until a file it opened changes, and
+	// it cannot see what the go list above read. Opening go.mod here and
+	// each package directory below makes a changed dependency, a changed
+	// file or a new file in a package run the staleness test again.
+	if _, err := os.ReadFile(filepath.Join(root, "go.mod")); err != nil {
+		return nil, err
+	}
 	lines := []string{"go " + GoVersion(), "flags " + strings.Join(Flags, " ")}
 	mods := map[string]bool{}
 	dec := json.NewDecoder(bytes.NewReader(out))
@@ -104,6 +111,9 @@ func Inputs(ctx context.Context, root string) ([]string, error) {
 		switch {
 		case p.Standard:
 		case p.Module != nil && p.Module.Main:
+			if _, err := os.ReadDir(p.Dir); err != nil {
+				return nil, err
+			}
 			sum, err := hashFiles(p.Dir, append(append([]string{}, p.GoFiles...), p.EmbedFiles...))
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", p.ImportPath, err)
