@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -657,4 +658,91 @@ func TestHostileCertificatesVaxverify(t *testing.T) {
 // cliReport is the part of vaxverify's --json report these tests read.
 type cliReport struct {
 	Results []verdict.Result `json:"results"`
+}
+
+// TestHostileCertificatesHTTP posts the same hostile certificates to
+// POST /api/v1/verify: each is refused with a reason (or the body is refused
+// as too large, 413 problem+json), the service stays up, and its peak
+// resident set stays bounded.
+func TestHostileCertificatesHTTP(t *testing.T) {
+	svc := startService(t, serviceOptions{args: generousLimits})
+	w := newHostileWorld(t)
+	probe, err := svc.client("").do("POST", "/api/v1/verify", "shc:/00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if probe.status == http.StatusNotFound || probe.status == http.StatusMethodNotAllowed {
+		t.Skipf("POST /api/v1/verify is not served (status %d); the library and vaxverify runs cover the verifier", probe.status)
+	}
+	for _, c := range w.hostileCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := svc.client("").do("POST", "/api/v1/verify", c.input, "Content-Type", "application/octet-stream")
+			if err != nil {
+				t.Fatalf("no answer: %v", err)
+			}
+			switch {
+			case r.status == http.StatusRequestEntityTooLarge:
+				if _, err := readProblemBytes(r); err != nil {
+					t.Error(err)
+				}
+			case r.status == http.StatusOK:
+				var rep struct {
+					Results []verdict.Result `json:"results"`
+				}
+				if err := json.Unmarshal(r.body, &rep); err != nil || len(rep.Results) == 0 {
+					var one verdict.Result
+					if err := json.Unmarshal(r.body, &one); err != nil {
+						t.Fatalf("not a verdict: %v: %.300s", err, r.body)
+					}
+					rep.Results = []verdict.Result{one}
+				}
+				// The service trusts only itself, so the claimed issuer is
+				// untrusted: any refusal with a reason will do.
+				for i := range rep.Results {
+					if rep.Results[i].Status == verdict.Valid || len(rep.Results[i].Reasons) == 0 {
+						t.Errorf("result %d: %s with reasons %v", i, rep.Results[i].Status, findingCodes(rep.Results[i].Reasons))
+					}
+				}
+			default:
+				if r.status < 400 || r.status >= 500 {
+					t.Errorf("status %d: %.300s", r.status, r.body)
+				} else if _, err := readProblemBytes(r); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	svc.client("").must(t, http.StatusOK, "GET", "/healthz", nil)
+	if hwm := procHWM(t, svc.cmd.Process.Pid); hwm > 512<<20 {
+		t.Errorf("the service's peak resident set reached %s", mib(uint64(hwm)))
+	} else {
+		t.Logf("service peak resident set: %s", mib(uint64(hwm)))
+	}
+}
+
+// readProblemBytes checks a buffered answer is problem+json.
+func readProblemBytes(r response) (problemDoc, error) {
+	var p problemDoc
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+		return p, fmt.Errorf("status %d with Content-Type %q", r.status, ct)
+	}
+	err := json.Unmarshal(r.body, &p)
+	return p, err
+}
+
+// procHWM is a process's peak resident set (VmHWM), in bytes.
+func procHWM(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM")
+	return 0
 }
