@@ -176,3 +176,25 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 		}
 	})
 }
+
+// TestSlowLorisAgainstService: the real service, with its default timeouts,
+// cuts off a client that sends its headers a byte at a time. Part of -long
+// (it takes the default header timeout, seconds).
+func TestSlowLorisAgainstService(t *testing.T) {
+	if !long() {
+		t.Skip("part of -long (VAXCERT_LONG=1)")
+	}
+	svc := startService(t, serviceOptions{})
+	conn, err := net.Dial("tcp", svc.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	// 200 header bytes at 400 ms each would take 80 s.
+	if !trickle(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "+strings.Repeat("a", 200), 400*time.Millisecond) {
+		t.Fatal("the service never cut off a slow-loris client")
+	}
+	t.Logf("cut off after %s (ReadHeaderTimeout %s)", time.Since(start).Round(100*time.Millisecond), httpserver.ReadHeaderTimeout)
+	svc.client("").must(t, http.StatusOK, "GET", "/healthz", nil)
+}
