@@ -296,3 +296,29 @@ func (b *browser) download(sel string) []byte {
 	}
 	return nil
 }
+
+// assertAccessible checks what a screen reader and a keyboard need on the
+// page as it stands: a language, one h1, a label for every visible field,
+// a name for every button and link, and alt text on every image.
+func (b *browser) assertAccessible(page string) {
+	b.t.Helper()
+	problems := b.eval(`(() => {
+		const out = [];
+		const visible = (e) => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length);
+		if (!document.documentElement.lang) out.push("no lang on <html>");
+		if (document.querySelectorAll("h1").length !== 1) out.push(document.querySelectorAll("h1").length + " h1 elements");
+		for (const e of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+			if ((visible(e) || e.type === "file") && !e.labels.length && !e.getAttribute("aria-label")) out.push("unlabelled " + (e.id || e.name || e.type));
+		}
+		for (const e of document.querySelectorAll("button, a[href]")) {
+			if (visible(e) && !(e.textContent.trim() || e.getAttribute("aria-label"))) out.push("nameless " + e.outerHTML.slice(0, 60));
+		}
+		for (const e of document.querySelectorAll("img")) {
+			if (!e.hasAttribute("alt")) out.push("img without alt " + e.getAttribute("src"));
+		}
+		return out.join("; ");
+	})()`)
+	if problems != "" {
+		b.t.Errorf("%s: %s", page, problems)
+	}
+}

@@ -210,14 +210,16 @@ func aadhaar(prefix string) string {
 func login(t *testing.T, b *browser, svc *service, mobile string, seen int, shots, shot string) int {
 	t.Helper()
 	b.run("open /login", chromedp.Navigate(svc.ts.URL+"/login"))
-	b.run("type the mobile", chromedp.SendKeys(chromedp.ID("mobile"), mobile), chromedp.Click(chromedp.CSS("#mobile-form button[type=submit]")))
+	b.assertAccessible("/login")
+	// The keyboard alone: type, Enter.
+	b.run("type the mobile", chromedp.SendKeys(chromedp.ID("mobile"), mobile+"\n"))
 	b.waitJS("the OTP form", `!document.getElementById("otp-form").hidden`, 45*time.Second)
 	code, n := svc.otp(t, mobile, seen)
 	b.run("type the OTP", chromedp.SendKeys(chromedp.ID("otp"), code))
 	if shot != "" {
 		b.screenshot(shots, shot)
 	}
-	b.run("log in", chromedp.Click(chromedp.CSS("#otp-form button[type=submit]")))
+	b.run("log in", chromedp.SendKeys(chromedp.ID("otp"), "\n"))
 	return n
 }
 
@@ -259,6 +261,9 @@ func TestCitizenJourney(t *testing.T) {
 		t.Fatalf("reference ID %q", ref)
 	}
 	citizen.screenshot(shots, "02-portal-registered")
+	citizen.run("open the form again", chromedp.Click(chromedp.ID("add-open")))
+	citizen.assertAccessible("/portal, adding a person")
+	citizen.run("close the form", chromedp.Click(chromedp.ID("add-cancel")))
 
 	// 3. … searches sessions by PIN code and books a slot.
 	citizen.run("open booking", chromedp.Click(chromedp.CSS(`#people .person button[data-action=book]`)))
@@ -269,6 +274,7 @@ func TestCitizenJourney(t *testing.T) {
 	sessionSel := fmt.Sprintf(`#results li[data-session=%q]`, session.ID)
 	citizen.waitJS("the search results", fmt.Sprintf(`document.querySelector(%s) !== null`, quote(sessionSel)), 45*time.Second)
 	citizen.screenshot(shots, "03-book-search")
+	citizen.assertAccessible("/portal, booking")
 	citizen.run("book a slot", chromedp.Click(chromedp.CSS(sessionSel+" button[data-slot]")))
 	citizen.waitJS("the appointment", `document.querySelector("#people .person [data-appointment]") !== null`, 45*time.Second)
 	citizen.screenshot(shots, "04-portal-booked")
@@ -317,6 +323,7 @@ func TestCitizenJourney(t *testing.T) {
 	}
 	desk.run("enter the lot", chromedp.SendKeys(chromedp.ID("lot"), "4121Z040"))
 	desk.screenshot(shots, "05-desk-beneficiary")
+	desk.assertAccessible("/desk")
 	desk.run("record, double-clicked", chromedp.DoubleClick(chromedp.ID("record")))
 	desk.waitJS("the recorded dose", `document.getElementById("flash").dataset.certificate !== undefined`, 60*time.Second)
 	desk.screenshot(shots, "06-desk-recorded")
@@ -361,6 +368,7 @@ func TestCitizenJourney(t *testing.T) {
 	checkpoint.run("open /verify", chromedp.Navigate(svc.ts.URL+"/verify"))
 	checkpoint.waitJS("the verifier ready for offline use", `document.getElementById("verifier").dataset.offline === "true"`, 90*time.Second)
 	checkpoint.screenshot(shots, "08-verify-ready")
+	checkpoint.assertAccessible("/verify")
 	mark := svc.log.mark()
 	checkpoint.seen()
 	checkVerdict(t, checkpoint, qrPath, "valid", "Asha Sharma")
@@ -378,6 +386,7 @@ func TestCitizenJourney(t *testing.T) {
 		t.Errorf("the verdict does not list the dose: %q", doses)
 	}
 	checkpoint.screenshot(shots, "09-verify-valid-offline")
+	checkpoint.assertAccessible("/verify, a verdict")
 	checkpoint.run("clear", chromedp.Click(chromedp.ID("clear")))
 
 	checkVerdict(t, checkpoint, pdfPath, "valid", "Asha Sharma")
