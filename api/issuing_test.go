@@ -53,7 +53,7 @@ type issuingServer struct {
 	downloadGrant []byte
 }
 
-func newIssuingServer(t *testing.T) *issuingServer {
+func newIssuingServer(t testing.TB) *issuingServer {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"))
 	if err != nil {

@@ -17,7 +17,7 @@ func BenchmarkRecordAndIssue(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	storetest.BenchmarkRecordAndIssue(b, s, 2, func(n int) []string {
+	storetest.BenchmarkRecordAndIssue(b, s, 4, func(n int) []string {
 		refs, err := s.SeedBeneficiariesForBench(context.Background(), n, storetest.BenchCentre)
 		if err != nil {
 			b.Fatal(err)
