@@ -113,8 +113,12 @@ func csrfValid(r *http.Request) bool {
 
 // csrfGuard protects every state-changing request that a browser
 // authenticates with the session cookie. Requests with an Authorization
-// header (API clients) or without the cookie have nothing to ride on and
-// pass; the login, which sets the cookie, checks the token itself.
+// header (API clients) pass. A browser's request from another site is
+// refused even without the cookie: it could log the victim into the
+// attacker's account (the API's OTP confirm sets the cookie), and no page
+// of another site has a reason to change anything here. Otherwise a request
+// without the cookie has nothing to ride on and passes; the web login,
+// which sets the cookie, checks the token itself.
 func (s *Server) csrfGuard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
@@ -124,6 +128,10 @@ func (s *Server) csrfGuard(next http.Handler) http.Handler {
 		}
 		if r.Header.Get("Authorization") != "" {
 			next.ServeHTTP(w, r)
+			return
+		}
+		if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+			s.writeError(w, r, errCSRF)
 			return
 		}
 		if _, err := r.Cookie(SessionCookie); err != nil {

@@ -359,6 +359,8 @@ func TestWebCSRFGuard(t *testing.T) {
 		// Passed by the guard (the route then answers 405: no POST there).
 		{"bearer client", []string{"Cookie", both, "Authorization", "Bearer tok"}, "", 405},
 		{"no session", []string{}, "", 204},
+		{"no session, from another site", []string{"Sec-Fetch-Site", "cross-site"}, "", 403},
+		{"no session, same origin", []string{"Sec-Fetch-Site", "same-origin"}, "", 204},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -381,6 +383,11 @@ func TestWebCSRFGuard(t *testing.T) {
 	rec := do(s, "POST", "/healthz", "", "Cookie", both)
 	if rec.Code != 403 {
 		t.Errorf("cookie POST to an API route without a token: %d", rec.Code)
+	}
+	// A cross-site POST that would log the browser in (login CSRF).
+	rec = do(s, "POST", "/api/v1/auth/otp/confirm", `{"txn_id":"x","otp":"123456"}`, "Sec-Fetch-Site", "cross-site", "Content-Type", "text/plain")
+	if rec.Code != 403 {
+		t.Errorf("cross-site login: %d", rec.Code)
 	}
 }
 
