@@ -367,6 +367,7 @@ func TestCitizenJourney(t *testing.T) {
 	checkpoint := citizen.newProfile(412, 915)
 	checkpoint.run("open /verify", chromedp.Navigate(svc.ts.URL+"/verify"))
 	checkpoint.waitJS("the verifier ready for offline use", `document.getElementById("verifier").dataset.offline === "true"`, 90*time.Second)
+	t.Logf("first visit: /verify ready %s ms after navigation", checkpoint.eval(`document.getElementById("verifier").dataset.readyMs`))
 	checkpoint.screenshot(shots, "08-verify-ready")
 	checkpoint.assertAccessible("/verify")
 	mark := svc.log.mark()
@@ -381,6 +382,7 @@ func TestCitizenJourney(t *testing.T) {
 	checkpoint.setOffline(true)
 	checkpoint.run("reload /verify offline", chromedp.Navigate(svc.ts.URL+"/verify"))
 	checkpoint.waitJS("the offline verifier", `document.getElementById("verifier").dataset.ready === "true"`, 60*time.Second)
+	t.Logf("offline /verify ready (page, module compiled, trust loaded) %s ms after navigation", checkpoint.eval(`document.getElementById("verifier").dataset.readyMs`))
 	checkVerdict(t, checkpoint, qrPath, "valid", "Asha Sharma")
 	if doses := checkpoint.text("r-doses"); !strings.Contains(doses, "4121Z040") {
 		t.Errorf("the verdict does not list the dose: %q", doses)

@@ -34,6 +34,7 @@
     if (!state.wasm || !state.trust) return;
     statusEl.dataset.state = "ready";
     statusEl.textContent = state.offline ? t("verify.ready") : t("verify.ready_online");
+    if (!root.dataset.ready) root.dataset.readyMs = String(Math.round(performance.now()));
     root.dataset.ready = "true";
     root.dataset.offline = String(state.offline);
     scanBtn.disabled = !(navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
