@@ -246,8 +246,8 @@ func (o *openAPI) checkShape(t *testing.T, method, path string, status int, body
 // served is documented (as an operation, or for web pages in x-web-routes)
 // and everything documented is served.
 func TestOpenAPIRoutes(t *testing.T) {
-	// The fullest server: registration, booking, the issuer and the web UI.
-	srv := newIssuingServer(t).srv
+	// The fullest server: registration, booking, the issuer, verify and the web UI.
+	srv := newVerifyServer(t).srv
 	var served []string
 	err := chi.Walk(srv.router, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		route = strings.TrimSuffix(route, "/")

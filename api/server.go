@@ -57,6 +57,9 @@ type Config struct {
 	// needs Registration.
 	Issuer         *issuer.Service
 	DownloadSecret []byte
+
+	// Checkpoint serves POST /api/v1/verify (verify.go) when set.
+	Checkpoint CertificateVerifier
 }
 
 // Server is the vaxcert HTTP API.
@@ -93,6 +96,7 @@ func New(cfg Config) *Server {
 	})
 	s.mountCitizen(r, cfg)
 	s.mountIssuing(r, cfg)
+	s.mountVerify(r, cfg)
 	s.router = r
 	return s
 }
@@ -137,9 +141,17 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	})
 }
 
-func limitBody(n int64) func(http.Handler) http.Handler {
+// largeBodyRoutes may take more than MaxBodyBytes: a photo or a PDF of a
+// certificate to verify is larger than any JSON request.
+var largeBodyRoutes = map[string]int64{"/api/v1/verify": MaxVerifyBytes}
+
+func limitBody(defaultLimit int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			n := defaultLimit
+			if large, ok := largeBodyRoutes[r.URL.Path]; ok {
+				n = large
+			}
 			if r.ContentLength > n {
 				writeProblem(w, r, http.StatusRequestEntityTooLarge, "body-too-large", "The request body is too large.")
 				return

@@ -133,6 +133,25 @@ func (s *Service) selfCheckVerifier(ctx context.Context, kid string) (*verifier.
 	if s.trust.v != nil && s.trust.kids[kid] && time.Since(s.trust.loaded) < trustRefresh {
 		return s.trust.v, nil
 	}
+	is, err := s.PublishedIssuer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	kids := map[string]bool{}
+	for k := range is.Keys {
+		kids[k] = true
+	}
+	is.Name = "self-check"
+	s.trust.v = &verifier.Verifier{Trust: trust.NewStore(is), Now: s.now}
+	s.trust.kids, s.trust.loaded = kids, time.Now()
+	return s.trust.v, nil
+}
+
+// PublishedIssuer is this service as a trusted SMART Health Card issuer, with
+// its keys and CRLs parsed from exactly what the well-known endpoints serve,
+// so a certificate that verifies against it verifies for anyone who trusts
+// the service.
+func (s *Service) PublishedIssuer(ctx context.Context) (*trust.Issuer, error) {
 	set, err := s.PublishedKeys(ctx)
 	if err != nil {
 		return nil, err
@@ -149,8 +168,7 @@ func (s *Service) selfCheckVerifier(ctx context.Context, kid string) (*verifier.
 	if err != nil {
 		return nil, fmt.Errorf("issuer: the published key set does not parse: %w", err)
 	}
-	is := &trust.Issuer{Iss: s.iss, Name: "self-check", Keys: map[string]*trust.Key{}, CRLs: map[string]*trust.CRL{}}
-	kids := map[string]bool{}
+	is := &trust.Issuer{Iss: s.iss, Keys: map[string]*trust.Key{}, CRLs: map[string]*trust.CRL{}}
 	for _, k := range tkeys {
 		doc, err := s.crlDocument(ctx, k.Kid, versions)
 		if err != nil {
@@ -160,11 +178,9 @@ func (s *Service) selfCheckVerifier(ctx context.Context, kid string) (*verifier.
 		if err != nil {
 			return nil, fmt.Errorf("issuer: the published CRL of %s does not parse: %w", k.Kid, err)
 		}
-		is.Keys[k.Kid], is.CRLs[k.Kid], kids[k.Kid] = k, crl, true
+		is.Keys[k.Kid], is.CRLs[k.Kid] = k, crl
 	}
-	s.trust.v = &verifier.Verifier{Trust: trust.NewStore(is), Now: s.now}
-	s.trust.kids, s.trust.loaded = kids, time.Now()
-	return s.trust.v, nil
+	return is, nil
 }
 
 // forgetTrust makes the next self-check reload the published set (after a

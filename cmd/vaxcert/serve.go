@@ -23,6 +23,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	issuerURL := fs.String("issuer-url", "", "the certificates' issuer URL (SMART Health Card iss); default http://ADDR")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
+	verifyTrust := fs.String("verify-trust", "", "a vaxverify trust directory whose issuers, EU DCC signers and CoWIN keys POST /api/v1/verify also trusts (this service is always trusted)")
 	citizenCfg := registerCitizenFlags(fs)
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
@@ -85,7 +86,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log.Info("vaxcert listening", "addr", ln.Addr().String(), "issuer_url", iss, "store", store.Describe(c.db, c.data))
 	srv := api.New(api.Config{Logger: log, Keys: issuerSvc, Store: st, Issuer: issuerSvc, DownloadSecret: downloadSecret,
-		Auth: reg, Registration: reg, Booking: bk, RateLimits: citizenCfg.rateLimits(), ClientIPHeader: citizenCfg.clientIPHeader})
+		Auth: reg, Registration: reg, Booking: bk, RateLimits: citizenCfg.rateLimits(), ClientIPHeader: citizenCfg.clientIPHeader,
+		Checkpoint: issuerSvc.Checkpoint(*verifyTrust)})
 	if err := httpserver.Serve(ctx, ln, srv); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

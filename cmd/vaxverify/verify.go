@@ -17,22 +17,12 @@ import (
 	"github.com/vaxcert/vaxcert/verifier/verdict"
 )
 
-// Report is the --json document (schema in docs/VERIFIER.md).
-type Report struct {
-	SchemaVersion int              `json:"schema_version"`
-	VerifiedAt    time.Time        `json:"verified_at"`
-	Results       []verdict.Result `json:"results"`
-	Summary       Summary          `json:"summary"`
-}
-
-// Summary counts the results by status.
-type Summary struct {
-	Total      int `json:"total"`
-	Valid      int `json:"valid"`
-	Invalid    int `json:"invalid"`
-	NotTrusted int `json:"not_trusted"`
-	Errors     int `json:"errors"` // inputs that could not be read
-}
+// Report and Summary are the --json document (schema in docs/VERIFIER.md),
+// shared with the server's POST /api/v1/verify.
+type (
+	Report  = verdict.Report
+	Summary = verdict.Summary
+)
 
 type input struct {
 	source string
@@ -90,7 +80,7 @@ func runVerify(ctx context.Context, args []string, e env) (int, error) {
 			results[i] = minimize(results[i])
 		}
 	}
-	sum := summarize(results)
+	sum := verdict.Summarize(results)
 	sum.Errors = len(ioFailures)
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
@@ -197,21 +187,6 @@ func mergeChunks(ins []input) []input {
 		out[at] = input{source: strings.Join(sources, "+"), data: []byte(strings.Join(chunks, "\n"))}
 	}
 	return out
-}
-
-func summarize(rs []verdict.Result) Summary {
-	s := Summary{Total: len(rs)}
-	for _, r := range rs {
-		switch r.Status {
-		case verdict.Valid:
-			s.Valid++
-		case verdict.NotTrusted:
-			s.NotTrusted++
-		default:
-			s.Invalid++
-		}
-	}
-	return s
 }
 
 // minimize keeps what --minimal promises: the verdict with its reasons, the

@@ -1,0 +1,142 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vaxcert/vaxcert/shc"
+	"github.com/vaxcert/vaxcert/verifier/verdict"
+)
+
+// newVerifyServer is the issuing server with POST /api/v1/verify mounted.
+func newVerifyServer(t *testing.T) *issuingServer {
+	h := newIssuingServer(t)
+	is := h.Issuing
+	h.srv = New(Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Keys: is.Issuer, Store: is.Store, Auth: is.Reg,
+		Registration: is.Reg, Booking: is.Book, Issuer: is.Issuer, DownloadSecret: h.downloadGrant,
+		RateLimits: RateLimits{BookingPerMinute: 1000, BookingBurst: 1000}, Checkpoint: is.Issuer.Checkpoint("")})
+	return h
+}
+
+func verifyReport(t *testing.T, h *issuingServer, body string, header ...string) verdict.Report {
+	t.Helper()
+	rec := h.do("POST", "/api/v1/verify", "", body, header...)
+	if rec.Code != 200 || rec.Header().Get("Cache-Control") != "no-store" {
+		t.Fatalf("verify: %d %v %s", rec.Code, rec.Header(), rec.Body)
+	}
+	var rep verdict.Report
+	if err := json.Unmarshal(rec.Body.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func TestVerifyAPI(t *testing.T) {
+	h := newVerifyServer(t)
+	out := h.record(t, h.ben.RefID, 1, "COVISHIELD", "verify-1")
+	rec := h.do("GET", "/api/v1/certificates/"+out.Certificate.ID+".smart-health-card", h.citizen, "")
+	file := rec.Body.String()
+	jws, err := shc.ParseFile(rec.Body.Bytes())
+	if err != nil || len(jws) != 1 {
+		t.Fatalf("file: %v", err)
+	}
+	text := shc.QRText(jws[0])
+	png := h.do("GET", "/api/v1/certificates/"+out.Certificate.ID+".png", h.citizen, "").Body.String()
+
+	// Every input kind of our own certificate verifies, as this service.
+	for name, in := range map[string]string{"qr text": text, "jws": jws[0], "file": file, "png": png} {
+		rep := verifyReport(t, h, in)
+		if len(rep.Results) != 1 || rep.Results[0].Status != verdict.Valid || rep.Summary.Valid != 1 {
+			t.Fatalf("%s: %+v", name, rep)
+		}
+		if r := rep.Results[0]; r.Subject == nil || r.Subject.Name != "Anjali Gupta" || len(r.Doses) != 1 {
+			t.Fatalf("%s: subject %+v doses %+v", name, r.Subject, r.Doses)
+		}
+	}
+
+	// A tampered signature is invalid; a batch reports each input.
+	tampered := []byte(text)
+	i := len(tampered) - 10
+	if tampered[i] == '1' {
+		tampered[i] = '2'
+	} else {
+		tampered[i] = '1'
+	}
+	batch := fmt.Sprintf(`{"inputs":[%q,%q]}`, text, tampered)
+	rep := verifyReport(t, h, batch, "Content-Type", "application/json")
+	if rep.Summary != (verdict.Summary{Total: 2, Valid: 1, Invalid: 1}) || rep.Results[1].Status != verdict.Invalid {
+		t.Fatalf("batch: %+v", rep)
+	}
+
+	// A card from an issuer this service does not trust is NOT TRUSTED.
+	spec, err := os.ReadFile(filepath.Join("..", "..", "shared", "testdata", "shc", "spec", "example-00-d-jws.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := verifyReport(t, h, string(spec)); rep.Results[0].Status != verdict.NotTrusted {
+		t.Fatalf("foreign issuer: %+v", rep.Results[0])
+	}
+
+	// Revocation reaches the checkpoint.
+	if rec := h.do("POST", "/api/v1/admin/certificates/"+out.Certificate.ID+"/revoke", h.admin, `{"reason":"issued in error"}`); rec.Code != 200 {
+		t.Fatalf("revoke: %d %s", rec.Code, rec.Body)
+	}
+	fresh := newVerifyServerFrom(t, h) // a fresh checkpoint reads the new CRL at once
+	if rep := verifyReport(t, fresh, text); rep.Results[0].Status != verdict.Invalid || !hasCode(rep.Results[0].Reasons, "revoked") {
+		t.Fatalf("revoked card: %+v", rep.Results[0])
+	}
+}
+
+func newVerifyServerFrom(t *testing.T, h *issuingServer) *issuingServer {
+	is := h.Issuing
+	c := *h
+	c.srv = New(Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Keys: is.Issuer, Store: is.Store,
+		Issuer: is.Issuer, Checkpoint: is.Issuer.Checkpoint("")})
+	return &c
+}
+
+func TestVerifyAPIBadInput(t *testing.T) {
+	h := newVerifyServer(t)
+	tests := []struct {
+		name, body string
+		status     int
+	}{
+		{"empty", "", 400},
+		{"empty batch", `{"inputs":[]}`, 400},
+		{"batch too large", `{"inputs":[` + strings.Repeat(`"x",`, maxVerifyBatch) + `"x"]}`, 400},
+		{"too large", strings.Repeat("0", MaxVerifyBytes+1), 413},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := h.do("POST", "/api/v1/verify", "", tt.body)
+			if rec.Code != tt.status {
+				t.Fatalf("%d %s", rec.Code, rec.Body)
+			}
+			decodeProblem(t, rec)
+		})
+	}
+	// Garbage is a verdict, not an error: INVALID with a reason.
+	rep := verifyReport(t, h, "certainly not a certificate")
+	if rep.Results[0].Status != verdict.Invalid || len(rep.Results[0].Reasons) == 0 {
+		t.Fatalf("%+v", rep)
+	}
+	if rec := h.do("GET", "/api/v1/verify", "", ""); rec.Code != http.StatusMethodNotAllowed {
+		t.Fatalf("GET: %d", rec.Code)
+	}
+}
+
+func hasCode(fs []verdict.Finding, code string) bool {
+	for _, f := range fs {
+		if f.Code == code {
+			return true
+		}
+	}
+	return false
+}
