@@ -44,8 +44,10 @@ func (ui *webUI) buildServiceWorker() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(append(list, src.body...))
-	version := hex.EncodeToString(sum[:6])
+	h := sha256.New()
+	h.Write(list)
+	h.Write(src.body)
+	version := hex.EncodeToString(h.Sum(nil)[:6])
 	out := string(src.body)
 	for placeholder, value := range map[string]string{`"__VERSION__"`: `"` + version + `"`, "__PRECACHE__": string(list)} {
 		if strings.Count(out, placeholder) != 1 {
