@@ -91,7 +91,8 @@
       node.append(el("div.box", { "data-certificate": cert.certificate_id },
         el("h4", { text: t("portal.cert_status", { id: cert.certificate_id }) }),
         el("div.downloads", {},
-          el("a.btn.small.primary", { href: links.pdf, download: "", "data-download": "pdf", text: t("portal.download_pdf") }),
+          // The PDF's second language follows the page's.
+          el("a.btn.small.primary", { href: links.pdf + (document.documentElement.lang === "en" ? "" : (links.pdf.includes("?") ? "&" : "?") + "lang=" + document.documentElement.lang), download: "", "data-download": "pdf", text: t("portal.download_pdf") }),
           el("a.btn.small", { href: links.qr_png, download: "", "data-download": "png", text: t("portal.download_qr") }),
           el("a.btn.small", { href: links.smart_health_card, download: "", "data-download": "shc", text: t("portal.download_shc") }))));
     }
