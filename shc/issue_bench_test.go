@@ -75,21 +75,3 @@ func BenchmarkQR(b *testing.B) {
 		b.ReportMetric(float64(len(png)), "png-bytes")
 	})
 }
-
-// BenchmarkEncodeQR is the health-card QR encoder alone, at the version a
-// three-dose card needs.
-func BenchmarkEncodeQR(b *testing.B) {
-	jws, err := Sign(newKey(b), "kid", samplePayload(b, 3))
-	if err != nil {
-		b.Fatal(err)
-	}
-	digits := QRText(jws)[len(QRPrefix):]
-	v := MinQRVersion(len(jws))
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		if _, err := encodeQR(QRPrefix, digits, v, -1); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "symbols/s")
-}

@@ -6,6 +6,8 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+
+	qrcode "github.com/skip2/go-qrcode"
 )
 
 // MaxQRVersion is the largest QR version a health card may use.
@@ -53,12 +55,17 @@ func MinQRVersion(n int) int {
 }
 
 // QRCode encodes a JWS as a health-card QR symbol: error correction L, two
-// segments (byte mode "shc:/", then numeric), the smallest version that fits
-// (MinQRVersion), the mask of lowest penalty. The encoder is this package's
-// own (qrencode.go), made for exactly this symbol: a general-purpose library
-// spent ~5× the CPU, and the issuer draws a symbol for every certificate PDF
-// and PNG. Tests hold it module for module to github.com/skip2/go-qrcode and
-// decode it with ZXing.
+// segments (byte mode "shc:/", then numeric), the smallest version that fits.
+//
+// It is built with github.com/skip2/go-qrcode, whose automatic segmentation
+// was checked (encoder.go, classifyDataModes/optimiseDataModes) to produce
+// exactly those two segments for this text: "shc" classifies as byte and ":/"
+// as alphanumeric, which coalesce into one byte segment; the digits stay one
+// numeric segment because merging them into byte mode is always longer.
+// skip2's own version search skips versions 1..9 for texts above 250
+// characters (an overflow check in its segment optimiser), so the version is
+// chosen here, with MinQRVersion, and forced. Tests decode the result with
+// gozxing and check the segments and the version.
 func QRCode(jws string) (QR, error) {
 	if len(jws) == 0 || !isJWSText(jws) {
 		return QR{}, fmt.Errorf("shc: QR code: text is not a compact JWS")
@@ -66,16 +73,21 @@ func QRCode(jws string) (QR, error) {
 	if len(jws) > MaxQRJWSLength {
 		return QR{}, fmt.Errorf("%w (got %d)", ErrTooLongForQR, len(jws))
 	}
-	v := MinQRVersion(len(jws))
-	if v == 0 {
-		return QR{}, fmt.Errorf("shc: QR code: %w", ErrTooLongForQR)
-	}
 	text := QRText(jws)
-	q, err := encodeQR(QRPrefix, text[len(QRPrefix):], v, -1)
-	if err != nil {
-		return QR{}, fmt.Errorf("shc: QR code: %w", err)
+	var lastErr error
+	for v := MinQRVersion(len(jws)); v >= 1 && v <= MaxQRVersion; v++ {
+		q, err := qrcode.NewWithForcedVersion(text, v, qrcode.Low)
+		if err != nil {
+			lastErr = err // versions 1..9 fail for long texts; try the next
+			continue
+		}
+		q.DisableBorder = true
+		return QR{Version: q.VersionNumber, Modules: q.Bitmap()}, nil
 	}
-	return q, nil
+	if lastErr == nil {
+		lastErr = ErrTooLongForQR
+	}
+	return QR{}, fmt.Errorf("shc: QR code: %w", lastErr)
 }
 
 func isJWSText(s string) bool {
