@@ -66,7 +66,7 @@ func TestCrashDuringIssuancePostgres(t *testing.T) {
 
 func runCrashTest(t *testing.T, db string) {
 	kills := 20
-	beneficiaries := sized(600, 3000)
+	beneficiaries := sized(600, 2000)
 	workers := 4
 
 	data := prepareData(t, db)
@@ -86,10 +86,14 @@ func runCrashTest(t *testing.T, db string) {
 
 	t.Logf("%d beneficiaries registered in %s", len(refs), time.Since(regStart).Round(time.Millisecond))
 
-	// The load: each beneficiary gets its two primary doses (500 and 400
-	// days ago) and a precaution dose today, each retried with its key
-	// until answered.
+	// The load: each beneficiary gets its two primary doses and four
+	// precaution doses (each at least 9 months after the one before), each
+	// retried with its key until answered.
 	today := todayIST()
+	var doseDates []time.Time
+	for _, daysAgo := range []int{1500, 1400, 1100, 800, 500, 200} {
+		doseDates = append(doseDates, today.AddDate(0, 0, -daysAgo))
+	}
 	work := make(chan string, len(refs))
 	for _, r := range refs {
 		work <- r
@@ -142,7 +146,7 @@ func runCrashTest(t *testing.T, db string) {
 				if stop.Load() {
 					return
 				}
-				for n, date := range []time.Time{today.AddDate(0, 0, -500), today.AddDate(0, 0, -400), today} {
+				for n, date := range doseDates {
 					if err := recordUntilAnswered(ref, n+1, date); err != nil {
 						errc <- err
 						return

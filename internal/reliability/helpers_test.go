@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -59,30 +58,39 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(launchEnv) != "" {
-		os.Exit(launch())
-	}
 	flag.Parse()
 	code := m.Run()
+	for i := len(atExit) - 1; i >= 0; i-- {
+		atExit[i]()
+	}
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
 	os.Exit(code)
 }
 
-// binary builds ./cmd/<name> of this repository (once) and returns its path.
+// atExit are cleanups of fixtures shared by several tests, run by TestMain.
+var atExit []func()
+
+// binary builds ./cmd/<name> of this repository (once) and returns its
+// path. Prebuilt binaries (a release to check, or a snapshot while the tree
+// is mid-edit) may be given instead in RELIABILITY_BIN_DIR.
 func binary(t testing.TB, name string) string {
+	t.Helper()
+	if dir := os.Getenv("RELIABILITY_BIN_DIR"); dir != "" {
+		return filepath.Join(dir, name)
+	}
+	return buildPackage(t, name, "./cmd/"+name)
+}
+
+// buildPackage builds a main package of this repository once per test
+// process (without the race detector, whatever the tests run with).
+func buildPackage(t testing.TB, name, pkg string) string {
 	t.Helper()
 	binMu.Lock()
 	defer binMu.Unlock()
 	if p, ok := binBuilt[name]; ok {
 		return p
-	}
-	// Prebuilt binaries (a release to check, or a snapshot while the tree
-	// is mid-edit) may be given instead.
-	if dir := os.Getenv("RELIABILITY_BIN_DIR"); dir != "" {
-		binBuilt[name] = filepath.Join(dir, name)
-		return binBuilt[name]
 	}
 	if binDir == "" {
 		d, err := os.MkdirTemp("", "vaxcert-reliability-bin-")
@@ -92,10 +100,10 @@ func binary(t testing.TB, name string) string {
 		binDir = d
 	}
 	out := filepath.Join(binDir, name)
-	cmd := exec.Command("go", "build", "-o", out, "./cmd/"+name)
+	cmd := exec.Command("go", "build", "-o", out, pkg)
 	cmd.Dir = repoRoot(t)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/%s: %v\n%s", name, err, b)
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
 	}
 	binBuilt[name] = out
 	return out
@@ -177,45 +185,16 @@ func cleanEnv(extra ...string) []string {
 	return append(env, extra...)
 }
 
-// launchEnv turns the test binary into a small launcher (see measuredRun).
-const launchEnv = "RELIABILITY_LAUNCH_RSS_FILE"
-
-// launch runs os.Args[1:] with this process's standard streams and writes
-// the child's peak resident set, in bytes, to the file named by launchEnv.
-func launch() int {
-	out := os.Getenv(launchEnv)
-	os.Unsetenv(launchEnv)
-	cmd := exec.Command(os.Args[1], os.Args[2:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	err := cmd.Run()
-	code := 0
-	if exit, ok := err.(*exec.ExitError); ok {
-		code = exit.ExitCode()
-	} else if err != nil {
-		fmt.Fprintln(os.Stderr, "launcher:", err)
-		return 125
-	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		os.WriteFile(out, []byte(strconv.FormatInt(ru.Maxrss<<10, 10)), 0o600)
-	}
-	return code
-}
-
-// measuredCommand returns a command that runs bin through a launcher (this
-// test binary, small at the time it forks), so that the peak resident set
-// it reports is the child's own. On Linux a child started straight from a
-// big process inherits that process's high-water mark, which would make
-// every measurement read the size of the test process. rss reads the figure
-// once the command has finished.
+// measuredCommand returns a command that runs bin through a small launcher
+// (testdata/launcher), so that the peak resident set it reports is the
+// child's own: on Linux a child started straight from a big process
+// inherits that process's high-water mark. rss reads the figure once the
+// command has finished.
 func measuredCommand(t *testing.T, bin string, args ...string) (cmd *exec.Cmd, rss func() int64) {
 	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	f := filepath.Join(t.TempDir(), "rss")
-	cmd = exec.Command(self, append([]string{bin}, args...)...)
-	cmd.Env = cleanEnv(launchEnv + "=" + f)
+	cmd = exec.Command(buildPackage(t, "launcher", "./internal/reliability/testdata/launcher"), append([]string{f, bin}, args...)...)
+	cmd.Env = cleanEnv()
 	return cmd, func() int64 {
 		b, err := os.ReadFile(f)
 		if err != nil {
