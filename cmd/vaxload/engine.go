@@ -53,6 +53,10 @@ type phase struct {
 	// and per request; zero when the metrics could not be read.
 	ServerCPU           time.Duration `json:"server_cpu_ns,omitempty"`
 	ServerCPUPerRequest time.Duration `json:"server_cpu_per_request_ns,omitempty"`
+	// vaxload's own CPU time during the phase: on one machine, the load
+	// generator takes CPU the server and the database do not get.
+	ClientCPU           time.Duration `json:"client_cpu_ns,omitempty"`
+	ClientCPUPerRequest time.Duration `json:"client_cpu_per_request_ns,omitempty"`
 }
 
 type latencySummary struct {

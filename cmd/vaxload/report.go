@@ -82,6 +82,10 @@ func (r *report) writeText(w io.Writer) {
 				p.ServerCPU.Round(10*time.Millisecond), float64(p.ServerCPUPerRequest)/float64(time.Millisecond),
 				float64(time.Second)/float64(p.ServerCPUPerRequest))
 		}
+		if p.ClientCPU > 0 {
+			fmt.Fprintf(w, "client CPU  %s in all, %.3fms per request (vaxload itself)\n",
+				p.ClientCPU.Round(10*time.Millisecond), float64(p.ClientCPUPerRequest)/float64(time.Millisecond))
+		}
 		for _, e := range p.FirstErrs {
 			fmt.Fprintf(w, "error       %s\n", e)
 		}
