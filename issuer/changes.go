@@ -79,6 +79,8 @@ func (s *Service) Correct(ctx context.Context, c Correction) (Corrected, error) 
 		return Corrected{}, problem.Invalidf("correction-empty", "Give the corrected name, birth date or gender.")
 	}
 	certID := newID()
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	change, err := s.store.ChangeBeneficiary(ctx, strings.TrimSpace(c.BeneficiaryRef), func(v *BeneficiaryView) (*Change, error) {
 		b := v.Beneficiary
 		for _, old := range v.Certificates {
@@ -216,6 +218,8 @@ func (s *Service) Reissue(ctx context.Context, ref, reason, actor string) (Certi
 	}
 	now := s.now().UTC()
 	certID := newID()
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	change, err := s.store.ChangeBeneficiary(ctx, strings.TrimSpace(ref), func(v *BeneficiaryView) (*Change, error) {
 		for _, old := range v.Certificates {
 			if old.Status == Pending {

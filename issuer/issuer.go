@@ -68,7 +68,8 @@ type Config struct {
 	// Writers is how many batch transactions may run at once: 1 suits
 	// SQLite (one writer anyway); a few suit PostgreSQL. 0 means 1.
 	Writers int
-	// MaxBatch bounds the requests in one transaction; 0 means 64.
+	// MaxBatch bounds the requests in one transaction; 0 means
+	// DefaultMaxBatch.
 	MaxBatch int
 	// MaxCorrections is how many times an admin may correct one
 	// beneficiary's details; 0 means DefaultMaxCorrections.
@@ -85,6 +86,11 @@ const (
 	FaultAfterSign    = "after-sign"    // card signed, not yet marked issued
 	FaultAfterIssued  = "after-issued"  // marked issued, not yet answered
 )
+
+// DefaultMaxBatch bounds a write transaction: large enough that under heavy
+// load the commit and the audit chain's lock are shared by many requests,
+// small enough that one transaction stays well under a second.
+const DefaultMaxBatch = 256
 
 // DefaultMaxCorrections is how many corrections a beneficiary may have.
 const DefaultMaxCorrections = 3
@@ -140,7 +146,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	writers, maxBatch := max(cfg.Writers, 1), cfg.MaxBatch
 	if maxBatch <= 0 {
-		maxBatch = 64
+		maxBatch = DefaultMaxBatch
 	}
 	s.writes = newBatcher(writers, maxBatch, s.runWrites)
 	return s, nil
@@ -178,6 +184,8 @@ func (s *Service) RecordDose(ctx context.Context, req DoseRequest) (Recorded, er
 	if err := req.normalize(s.catalog, now); err != nil {
 		return Recorded{}, err
 	}
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	job := &DoseJob{Req: req, Hash: req.hash(), DoseID: newID(), CertID: newID(), Now: now}
 	if err := s.writes.do(ctx, &writeOp{dose: job}); err != nil {
 		return Recorded{}, err
@@ -211,6 +219,16 @@ type writeOp struct {
 	dose  *DoseJob
 	issue *IssueJob
 	err   error // a failure of the whole batch, for issue ops
+}
+
+// issueTimeout bounds recording and issuing one certificate.
+const issueTimeout = 30 * time.Second
+
+// detach keeps ctx's values but not its cancellation: once a dose is on its
+// way to the database, a client that hangs up must not leave its certificate
+// pending until the next recovery pass.
+func detach(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), issueTimeout)
 }
 
 // runWrites runs one batch in one transaction. A batch that fails for a

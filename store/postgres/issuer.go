@@ -32,6 +32,12 @@ const (
 // one INSERT extend the audit chain.
 func (s *Store) Write(ctx context.Context, wb *issuer.WriteBatch) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		// Plan every statement for its actual arrays: a generic plan cached
+		// while the tables were small (a new deployment, a test) would scan
+		// them sequentially for good.
+		if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
+			return err
+		}
 		entries, err := markIssued(ctx, tx, wb.Issued)
 		if err != nil {
 			return err

@@ -20,7 +20,7 @@ const BenchCentre = "700001"
 // BenchmarkRecordAndIssue measures recording a dose and issuing its
 // certificate end to end (the store transaction, signing, the self-check
 // against the published keys, the compare-and-set and both audit entries),
-// with 64 concurrent callers per CPU and the batch size serve uses. seed must register n beneficiaries
+// with 128 concurrent callers per CPU and the batch size serve uses. seed must register n beneficiaries
 // (born before 2000) and the centre BenchCentre, and return their
 // reference IDs; writers is the issuer's number of concurrent batch
 // transactions.
@@ -43,7 +43,7 @@ func BenchmarkRecordAndIssue(b *testing.B, s store.Store, writers int, seed func
 	today := time.Now().In(issuer.IST)
 	var next atomic.Int64
 	var failed atomic.Int64
-	b.SetParallelism(64)
+	b.SetParallelism(128)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
