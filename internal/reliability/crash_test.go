@@ -65,7 +65,7 @@ func TestCrashDuringIssuancePostgres(t *testing.T) {
 }
 
 func runCrashTest(t *testing.T, db string) {
-	kills := 20
+	kills := sized(20, 50)
 	beneficiaries := sized(600, 2000)
 	workers := 4
 
