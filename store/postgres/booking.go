@@ -280,20 +280,42 @@ func giveBack(ctx context.Context, tx pgx.Tx, sessionID, bucket string) error {
 	return err
 }
 
-// Book takes a place and inserts the appointment, atomically.
+// Book takes a place and inserts the appointment, atomically, in one
+// statement: one round trip, and when the session is full nothing is written,
+// so there is no commit to wait for. The UPDATE locks the session row; a
+// concurrent booking waits and then re-checks the count against the
+// committed value, so it never goes below 0. A second open appointment for
+// the beneficiary violates appointments_one_open and rolls the whole
+// statement back. (On a rush, thousands of attempts queue for a few pooled
+// connections; four round trips each, and a transaction even for the ones
+// that find the session full, made the queue the cost.)
 func (s *Store) Book(ctx context.Context, a booking.Appointment) error {
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := takePlace(ctx, tx, a.SessionID, string(a.Bucket)); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO appointments (id, beneficiary_ref, session_id, dose_number, bucket, slot, status, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, 'booked', $7, $8)`,
-			a.ID, a.BeneficiaryRef, a.SessionID, a.DoseNumber, string(a.Bucket), a.Slot, a.CreatedAt, a.UpdatedAt)
-		if violation(err, uniqueViolation, "appointments_one_open") {
-			return booking.ErrAlreadyBooked
-		}
+	col, err := bucketColumn(string(a.Bucket))
+	if err != nil {
 		return err
-	})
+	}
+	var exists, booked bool
+	err = s.pool.QueryRow(ctx, `WITH taken AS (
+			UPDATE sessions SET avail_`+col+` = avail_`+col+` - 1
+			WHERE id = $3 AND avail_`+col+` > 0
+			RETURNING id),
+		inserted AS (
+			INSERT INTO appointments (id, beneficiary_ref, session_id, dose_number, bucket, slot, status, created_at, updated_at)
+			SELECT $1, $2, id, $4, $5, $6, 'booked', $7, $8 FROM taken
+			RETURNING 1)
+		SELECT EXISTS (SELECT 1 FROM sessions WHERE id = $3), EXISTS (SELECT 1 FROM inserted)`,
+		a.ID, a.BeneficiaryRef, a.SessionID, a.DoseNumber, string(a.Bucket), a.Slot, a.CreatedAt, a.UpdatedAt).Scan(&exists, &booked)
+	switch {
+	case violation(err, uniqueViolation, "appointments_one_open"):
+		return booking.ErrAlreadyBooked
+	case err != nil:
+		return classify(err)
+	case booked:
+		return nil
+	case !exists:
+		return booking.ErrSessionNotFound
+	}
+	return booking.ErrSessionFull
 }
 
 // openAppointment locks an appointment row and returns its session and
