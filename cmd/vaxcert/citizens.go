@@ -36,6 +36,7 @@ type citizenFlags struct {
 	bookingRate    int
 	bookingBurst   int
 	clientIPHeader string
+	searchCache    time.Duration
 }
 
 func registerCitizenFlags(fs *flag.FlagSet) *citizenFlags {
@@ -53,6 +54,7 @@ func registerCitizenFlags(fs *flag.FlagSet) *citizenFlags {
 	fs.IntVar(&f.searchBurst, "search-burst", r.SearchBurst, "public search requests a client IP may make at once")
 	fs.IntVar(&f.bookingRate, "booking-rate", r.BookingPerMinute, "bookings, beneficiary changes and OTP requests per client per minute")
 	fs.IntVar(&f.bookingBurst, "booking-burst", r.BookingBurst, "of those, how many at once")
+	fs.DurationVar(&f.searchCache, "search-cache", time.Second, "keep the public search and places answers in memory this long, so a crowd polling one pincode costs one query (0: off; shared caches may keep them 30 s anyway)")
 	fs.StringVar(&f.clientIPHeader, "client-ip-header", "", "header carrying the client IP, set by a trusted reverse proxy (e.g. X-Real-IP); empty: the peer address")
 	return f
 }

@@ -87,7 +87,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log.Info("vaxcert listening", "addr", ln.Addr().String(), "issuer_url", iss, "store", store.Describe(c.db, c.data))
 	srv := api.New(api.Config{Logger: log, Keys: issuerSvc, Store: st, Issuer: issuerSvc, DownloadSecret: downloadSecret,
 		Auth: reg, Registration: reg, Booking: bk, RateLimits: citizenCfg.rateLimits(), ClientIPHeader: citizenCfg.clientIPHeader,
-		Checkpoint: issuerSvc.Checkpoint(*verifyTrust)})
+		Checkpoint: issuerSvc.Checkpoint(*verifyTrust), SearchCacheTTL: citizenCfg.searchCache})
 	if err := httpserver.Serve(ctx, ln, srv); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
