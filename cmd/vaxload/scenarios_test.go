@@ -254,6 +254,8 @@ func testScenarios(t *testing.T, s *server) {
 			[]string{"every 2xx has its certificate"}, map[int]int{201: 9}},
 		{"download", []string{"--certs", "4", "--requests", "10", "--vaccinators", "2", "--workers", "3"},
 			[]string{"answers first download", "answers repeat download"}, nil},
+		{"verify", []string{"--certs", "3", "--requests", "12", "--workers", "2"},
+			[]string{"answers verify", "tampered card refused"}, map[int]int{200: 12}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.scenario, func(t *testing.T) {
