@@ -91,7 +91,7 @@ func TestOTPAbuse(t *testing.T) {
 	// that each case is its own client; the per-IP request rate is lifted so
 	// that the caps themselves are what is tested.
 	svc := startService(t, serviceOptions{args: []string{"--client-ip-header", "X-Real-IP",
-		"--otp-attempts", "3", "--otp-per-mobile", "4", "--otp-per-ip", "6", "--otp-cooldown", "0s", "--otp-validity", "3s",
+		"--otp-attempts", "3", "--otp-per-mobile", "4", "--otp-per-ip", "6", "--otp-cooldown", "0s", "--otp-validity", "5s",
 		"--booking-rate", "100000", "--booking-burst", "100000"}})
 
 	t.Run("brute force of one OTP", func(t *testing.T) {
@@ -134,7 +134,7 @@ func TestOTPAbuse(t *testing.T) {
 	t.Run("expiry", func(t *testing.T) {
 		ip := "198.51.100.4"
 		txn, otp := svc.requestOTPFrom(t, newMobile(), ip)
-		time.Sleep(3500 * time.Millisecond)
+		time.Sleep(5500 * time.Millisecond)
 		expectProblem(t, "expired OTP", otpConfirm(t, svc, txn, otp, ip), "otp-expired", http.StatusUnauthorized)
 	})
 	t.Run("unknown transaction", func(t *testing.T) {

@@ -21,14 +21,12 @@ type flow struct {
 	sessionA string // a session at centre A, tomorrow
 	slot     string
 
-	refA, refB, refB2    string // A's beneficiary; B's two
-	aadhaarA, aadhaarB   string
-	apptA, apptB2        string // open appointments
-	certB                string // refB's certificate
-	otps                 []string
-	tokens               []string
-	grants               []string
-	cliOutputWithSession string
+	refA, refB, refB2  string // A's beneficiary; B's two
+	aadhaarA, aadhaarB string
+	apptA, apptB2      string   // open appointments
+	certB              string   // refB's certificate
+	otps               []string // every OTP and token the flow handled,
+	tokens             []string // for the privacy test to look for
 }
 
 var sessionLine = regexp.MustCompile(`session ([0-9a-f-]{36}):`)
@@ -45,7 +43,7 @@ func newFlow(t *testing.T, extraArgs ...string) *flow {
 	if code != 0 || m == nil {
 		t.Fatalf("sessions add: exit %d\n%s", code, out)
 	}
-	f := &flow{sessionA: m[1], cliOutputWithSession: out}
+	f := &flow{sessionA: m[1]}
 	f.svc = startService(t, serviceOptions{data: data, args: append(append([]string{"--issuer-url", testIssuerURL}, generousLimits...), extraArgs...)})
 
 	f.vaxA = f.loginAs(t, vaccinatorAMobile)
