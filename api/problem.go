@@ -53,7 +53,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	}
 	status := statusOf[p.Kind]
-	if status >= 500 {
+	switch {
+	case status == http.StatusServiceUnavailable:
+		// An outage answers every request with 503: one warning each, not an error flood.
+		s.log.WarnContext(r.Context(), "request failed: unavailable", "err", err)
+	case status >= 500:
 		s.log.ErrorContext(r.Context(), "request failed", "err", err, "status", status)
 	}
 	if p.RetryAfter > 0 {
