@@ -11,13 +11,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vaxcert/vaxcert/booking"
-	"github.com/vaxcert/vaxcert/keys"
 	"github.com/vaxcert/vaxcert/registration"
 	"github.com/vaxcert/vaxcert/store/sqlite"
 	"github.com/vaxcert/vaxcert/store/storetest"
@@ -34,19 +32,7 @@ type citizenEnv struct {
 
 func newCitizenEnv(t *testing.T, limits RateLimits) *citizenEnv {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	ks, err := keys.OpenFileStore(filepath.Join(dir, "keys"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := ks.EnsureActive(); err != nil {
-		t.Fatal(err)
-	}
+	st, ks := openStoreAndKeys(t)
 	c := storetest.NewCitizens(t, st, registration.Limits{OTPCooldown: -1})
 	srv := New(Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Keys: fileKeys{ks}, Store: st,
 		Auth: c.Reg, Registration: c.Reg, Booking: c.Book, RateLimits: limits})

@@ -21,7 +21,9 @@ func (f fileKeys) PublishedKeys(context.Context) (keys.JWKS, error) {
 	return f.fs.JWKS(func(string) int { return 0 }), nil
 }
 
-func newTestServer(t *testing.T) (*Server, *sqlite.Store) {
+// openStoreAndKeys opens a fresh SQLite store and a keystore with one active
+// key, closed when the test ends.
+func openStoreAndKeys(t *testing.T) (*sqlite.Store, *keys.FileStore) {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "t.db"))
@@ -36,6 +38,12 @@ func newTestServer(t *testing.T) (*Server, *sqlite.Store) {
 	if _, _, err := ks.EnsureActive(); err != nil {
 		t.Fatal(err)
 	}
+	return st, ks
+}
+
+func newTestServer(t *testing.T) (*Server, *sqlite.Store) {
+	t.Helper()
+	st, ks := openStoreAndKeys(t)
 	return New(Config{Keys: fileKeys{ks}, Store: st}), st
 }
 
@@ -167,14 +175,7 @@ func TestDecodeJSON(t *testing.T) {
 
 func TestMetricsAndRequestIDLogging(t *testing.T) {
 	var logs strings.Builder
-	dir := t.TempDir()
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ks, _ := keys.OpenFileStore(filepath.Join(dir, "keys"), nil)
-	ks.EnsureActive()
+	st, ks := openStoreAndKeys(t)
 	s := New(Config{Keys: fileKeys{ks}, Store: st, Logger: slog.New(WithRequestID(slog.NewJSONHandler(&logs, nil)))})
 	do(s, "GET", "/.well-known/jwks.json", "")
 	do(s, "GET", "/no/such/thing", "")
