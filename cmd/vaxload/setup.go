@@ -242,6 +242,9 @@ func (e *env) citizens(ctx context.Context, n, perAccount int) ([]beneficiary, e
 	if accounts > vaccinatorIndex {
 		return nil, fmt.Errorf("%d accounts needed: at most %d per run", accounts, vaccinatorIndex)
 	}
+	if err := e.freshMobiles(ctx); err != nil {
+		return nil, err
+	}
 	out := make([]beneficiary, n)
 	var done atomic.Int64
 	stopProgress := e.progressEvery("registered %d of %d beneficiaries", &done, n)
@@ -275,6 +278,31 @@ func (e *env) citizens(ctx context.Context, n, perAccount int) ([]beneficiary, e
 		return nil
 	})
 	return out, err
+}
+
+// freshMobiles makes sure no earlier run against this database used this
+// run's mobile numbers (their heads are random, 1 in 40,000 alike): the
+// first citizen account must have no beneficiaries yet, else the run takes
+// other numbers.
+func (e *env) freshMobiles(ctx context.Context) error {
+	for range 5 {
+		token, err := e.login(ctx, e.run.mobile(0))
+		if err != nil {
+			return err
+		}
+		var list struct {
+			Beneficiaries []json.RawMessage `json:"beneficiaries"`
+		}
+		if err := e.api.callJSON(ctx, http.MethodGet, "/api/v1/beneficiaries", nil, token, http.StatusOK, &list); err != nil {
+			return err
+		}
+		if len(list.Beneficiaries) == 0 {
+			return nil
+		}
+		fresh := newRunID()
+		e.run.mobileHead, e.run.aadhaarHead = fresh.mobileHead, fresh.aadhaarHead
+	}
+	return errors.New("five sets of mobile numbers in a row were taken by earlier runs against this database")
 }
 
 // personName is a distinct name of letters only (names admit no digits).
