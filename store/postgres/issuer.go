@@ -418,13 +418,19 @@ func markIssued(ctx context.Context, tx pgx.Tx, jobs []*issuer.IssueJob) ([]audi
 	// In ID order, so that two batches finishing the same certificates lock
 	// their rows in the same order.
 	jobs = slices.SortedFunc(slices.Values(jobs), func(a, b *issuer.IssueJob) int { return strings.Compare(a.CertID, b.CertID) })
-	n := len(jobs)
-	ids, kids, rids, jwss, ats := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
-	byID := make(map[string]*issuer.IssueJob, n)
-	for i, j := range jobs {
-		ids[i], kids[i], rids[i], jwss[i], ats[i] = j.CertID, j.KID, j.RID, j.JWS, j.IssuedAt
+	// Two finishers of one certificate can share a batch. Only the first of
+	// them goes into the statement: with both, PostgreSQL would store either
+	// one's JWS, and the winner must be the one whose JWS is stored.
+	var ids, kids, rids, jwss []string
+	var ats []time.Time
+	byID := make(map[string]*issuer.IssueJob, len(jobs))
+	for _, j := range jobs {
 		j.Won = false
+		if byID[j.CertID] != nil {
+			continue
+		}
 		byID[j.CertID] = j
+		ids, kids, rids, jwss, ats = append(ids, j.CertID), append(kids, j.KID), append(rids, j.RID), append(jwss, j.JWS), append(ats, j.IssuedAt)
 	}
 	rows, err := tx.Query(ctx, `UPDATE certificates c SET status = 'issued', kid = u.kid, rid = u.rid, jws = u.jws, issued_at = u.at
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS u(id, kid, rid, jws, at)
@@ -438,7 +444,7 @@ func markIssued(ctx context.Context, tx pgx.Tx, jobs []*issuer.IssueJob) ([]audi
 	}
 	var entries []audit.Entry
 	for _, id := range won {
-		if j := byID[id]; j != nil && !j.Won {
+		if j := byID[id]; j != nil {
 			j.Won = true
 			entries = append(entries, j.Audit)
 		}

@@ -468,6 +468,32 @@ func testMarkIssuedOnce(t *testing.T, open Opener) {
 	if err := is.Store.Write(ctx, &issuer.WriteBatch{Issued: []*issuer.IssueJob{job}}); err != nil || job.Won {
 		t.Fatalf("marking an issued certificate issued: won=%v, %v", job.Won, err)
 	}
+
+	// Two finishers in one batch: exactly one wins, and its JWS is stored.
+	b2 := is.Beneficiary(t, "Race Triplet", "1999-09-09", 301)
+	func() {
+		defer func() { recover() }()
+		is.Issuer.RecordDose(ctx, is.Dose(b2.RefID, 1, "COVOVAX", 0, "race2"))
+	}()
+	pending, err = is.Store.PendingCertificates(ctx, is.Clock.Now(), 10)
+	if err != nil || len(pending) != 1 {
+		t.Fatalf("pending: %d, %v", len(pending), err)
+	}
+	first := &issuer.IssueJob{CertID: pending[0].ID, KID: "k", RID: "r", JWS: "a.b.first", IssuedAt: time.Now()}
+	second := &issuer.IssueJob{CertID: pending[0].ID, KID: "k", RID: "r", JWS: "a.b.second", IssuedAt: time.Now()}
+	if err := is.Store.Write(ctx, &issuer.WriteBatch{Issued: []*issuer.IssueJob{first, second}}); err != nil {
+		t.Fatal(err)
+	}
+	if first.Won == second.Won {
+		t.Fatalf("won: first %v, second %v", first.Won, second.Won)
+	}
+	winner := first
+	if second.Won {
+		winner = second
+	}
+	if c, err := is.Store.Certificate(ctx, pending[0].ID); err != nil || c.JWS != winner.JWS {
+		t.Fatalf("stored %q, the winner signed %q (%v)", c.JWS, winner.JWS, err)
+	}
 }
 
 // testCorrections: an admin's correction issues a new card with the new
