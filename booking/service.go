@@ -37,6 +37,9 @@ type Service struct {
 	catalog *vaccine.Catalog
 	now     func() time.Time
 	audit   audit.Store
+	// bookings batches concurrent bookings of one session into one
+	// transaction (see queue.go).
+	bookings *bookingQueues
 }
 
 // NewService builds the service.
@@ -44,7 +47,8 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Beneficiaries == nil || cfg.Doses == nil {
 		return nil, errors.New("booking: Store, Beneficiaries and Doses are required")
 	}
-	s := &Service{store: cfg.Store, benes: cfg.Beneficiaries, doses: cfg.Doses, catalog: cfg.Catalog, now: cfg.Now, audit: cfg.Audit}
+	s := &Service{store: cfg.Store, benes: cfg.Beneficiaries, doses: cfg.Doses, catalog: cfg.Catalog, now: cfg.Now, audit: cfg.Audit,
+		bookings: newBookingQueues(cfg.Store.Book)}
 	if s.catalog == nil {
 		s.catalog = vaccine.Default
 	}
@@ -280,7 +284,7 @@ func (s *Service) Schedule(ctx context.Context, p registration.Principal, refID,
 	now := s.now().UTC().Truncate(time.Microsecond)
 	a := Appointment{ID: NewID(), BeneficiaryRef: b.RefID, SessionID: sess.ID, DoseNumber: elig.Dose,
 		Bucket: elig.Bucket, Slot: slot, Status: StatusBooked, CreatedAt: now, UpdatedAt: now}
-	if err := s.store.Book(ctx, a); err != nil {
+	if err := s.bookings.Book(ctx, a); err != nil {
 		return AppointmentDetail{}, err
 	}
 	return s.store.Appointment(ctx, a.ID)

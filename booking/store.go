@@ -31,10 +31,13 @@ type Store interface {
 	// into an empty store).
 	HasPlaces(ctx context.Context) (bool, error)
 
-	// Book takes one place of a.Bucket in a.SessionID and inserts a, in one
-	// transaction: ErrSessionFull when none is left, ErrAlreadyBooked when
-	// the beneficiary has an open appointment, ErrSessionNotFound.
-	Book(ctx context.Context, a Appointment) error
+	// Book books a batch of appointments, all in one session and bucket,
+	// first come first served, taking a place of the bucket for each and
+	// committing once. outcomes[i] is a[i]'s: nil (booked), ErrSessionFull
+	// when no place is left for it, ErrAlreadyBooked when the beneficiary
+	// has an open appointment (then it takes no place), ErrSessionNotFound.
+	// err fails the whole batch, and nothing of it is written.
+	Book(ctx context.Context, batch []Appointment) (outcomes []error, err error)
 	// MoveAppointment moves an open appointment to another session (or slot),
 	// taking a place there and giving the old one back, in one transaction:
 	// ErrNotBooked, ErrSessionFull, ErrSessionNotFound, ErrAppointmentNotFound.

@@ -280,42 +280,77 @@ func giveBack(ctx context.Context, tx pgx.Tx, sessionID, bucket string) error {
 	return err
 }
 
-// Book takes a place and inserts the appointment, atomically, in one
-// statement: one round trip, and when the session is full nothing is written,
-// so there is no commit to wait for. The UPDATE locks the session row; a
-// concurrent booking waits and then re-checks the count against the
-// committed value, so it never goes below 0. A second open appointment for
-// the beneficiary violates appointments_one_open and rolls the whole
-// statement back. (On a rush, thousands of attempts queue for a few pooled
-// connections; four round trips each, and a transaction even for the ones
-// that find the session full, made the queue the cost.)
-func (s *Store) Book(ctx context.Context, a booking.Appointment) error {
-	col, err := bucketColumn(string(a.Bucket))
+// Book books a batch in one statement, so one commit (one wait for the
+// disk) serves the whole batch: it locks the session row, inserts the first
+// appointments up to the places left, skipping beneficiaries who already
+// have an open appointment (appointments_one_open), and takes as many
+// places as it inserted. When a skipped beneficiary leaves a place that a
+// later appointment of the batch can use, the rest go round again. A
+// concurrent batch, from another process, waits for the row lock and then
+// sees the committed count; the CHECK on avail_* is the last word.
+func (s *Store) Book(ctx context.Context, batch []booking.Appointment) ([]error, error) {
+	outcomes := make([]error, len(batch))
+	if len(batch) == 0 {
+		return outcomes, nil
+	}
+	col, err := bucketColumn(string(batch[0].Bucket))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var exists, booked bool
-	err = s.pool.QueryRow(ctx, `WITH taken AS (
-			UPDATE sessions SET avail_`+col+` = avail_`+col+` - 1
-			WHERE id = $3 AND avail_`+col+` > 0
-			RETURNING id),
-		inserted AS (
-			INSERT INTO appointments (id, beneficiary_ref, session_id, dose_number, bucket, slot, status, created_at, updated_at)
-			SELECT $1, $2, id, $4, $5, $6, 'booked', $7, $8 FROM taken
-			RETURNING 1)
-		SELECT EXISTS (SELECT 1 FROM sessions WHERE id = $3), EXISTS (SELECT 1 FROM inserted)`,
-		a.ID, a.BeneficiaryRef, a.SessionID, a.DoseNumber, string(a.Bucket), a.Slot, a.CreatedAt, a.UpdatedAt).Scan(&exists, &booked)
-	switch {
-	case violation(err, uniqueViolation, "appointments_one_open"):
-		return booking.ErrAlreadyBooked
-	case err != nil:
-		return classify(err)
-	case booked:
-		return nil
-	case !exists:
-		return booking.ErrSessionNotFound
+	rest := batch
+	for offset := 0; len(rest) > 0; {
+		n := len(rest)
+		ids, refs, slots := make([]string, n), make([]string, n), make([]string, n)
+		doses, created, updated := make([]int32, n), make([]time.Time, n), make([]time.Time, n)
+		for i, a := range rest {
+			if a.SessionID != batch[0].SessionID || a.Bucket != batch[0].Bucket {
+				return nil, fmt.Errorf("postgres: a booking batch mixes sessions or buckets")
+			}
+			ids[i], refs[i], slots[i], doses[i], created[i], updated[i] = a.ID, a.BeneficiaryRef, a.Slot, int32(a.DoseNumber), a.CreatedAt, a.UpdatedAt
+		}
+		var avail *int32
+		var inserted []string
+		err := s.pool.QueryRow(ctx, `WITH s AS (SELECT avail_`+col+` AS avail FROM sessions WHERE id = $1 FOR UPDATE),
+			ins AS (
+				INSERT INTO appointments (id, beneficiary_ref, session_id, dose_number, bucket, slot, status, created_at, updated_at)
+				SELECT u.id, u.ref, $1, u.dose, $2, u.slot, 'booked', u.created, u.updated
+				FROM unnest($3::text[], $4::text[], $5::int[], $6::text[], $7::timestamptz[], $8::timestamptz[])
+					WITH ORDINALITY AS u(id, ref, dose, slot, created, updated, n), s
+				WHERE u.n <= s.avail
+				ON CONFLICT (beneficiary_ref) WHERE status = 'booked' DO NOTHING
+				RETURNING id),
+			taken AS (UPDATE sessions SET avail_`+col+` = avail_`+col+` - (SELECT count(*) FROM ins)
+				WHERE id = $1 AND EXISTS (SELECT 1 FROM ins) RETURNING 1)
+			SELECT (SELECT avail FROM s), ARRAY(SELECT id FROM ins), (SELECT count(*) FROM taken)`,
+			batch[0].SessionID, string(batch[0].Bucket), ids, refs, doses, slots, created, updated).Scan(&avail, &inserted, new(int64))
+		if err != nil {
+			return nil, classify(err)
+		}
+		if avail == nil {
+			for i := range rest {
+				outcomes[offset+i] = booking.ErrSessionNotFound
+			}
+			return outcomes, nil
+		}
+		booked := make(map[string]bool, len(inserted))
+		for _, id := range inserted {
+			booked[id] = true
+		}
+		considered := min(int(*avail), n)
+		for i := range considered {
+			if !booked[ids[i]] {
+				outcomes[offset+i] = booking.ErrAlreadyBooked
+			}
+		}
+		if len(inserted) == int(*avail) { // full: the rest find no place
+			for i := considered; i < n; i++ {
+				outcomes[offset+i] = booking.ErrSessionFull
+			}
+			return outcomes, nil
+		}
+		rest, offset = rest[considered:], offset+considered
 	}
-	return booking.ErrSessionFull
+	return outcomes, nil
 }
 
 // openAppointment locks an appointment row and returns its session and

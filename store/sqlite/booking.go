@@ -295,20 +295,42 @@ func giveBack(ctx context.Context, tx *sql.Tx, sessionID, bucket string) error {
 	return err
 }
 
-// Book takes a place and inserts the appointment, atomically.
-func (s *Store) Book(ctx context.Context, a booking.Appointment) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := takePlace(ctx, tx, a.SessionID, string(a.Bucket)); err != nil {
-			return err
+// Book books a batch in one transaction, in order: a place taken for each
+// appointment, given back when its beneficiary already has one open.
+func (s *Store) Book(ctx context.Context, batch []booking.Appointment) ([]error, error) {
+	outcomes := make([]error, len(batch))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for i, a := range batch {
+			if a.SessionID != batch[0].SessionID || a.Bucket != batch[0].Bucket {
+				return fmt.Errorf("sqlite: a booking batch mixes sessions or buckets")
+			}
+			switch err := takePlace(ctx, tx, a.SessionID, string(a.Bucket)); {
+			case errors.Is(err, booking.ErrSessionFull) || errors.Is(err, booking.ErrSessionNotFound):
+				for j := i; j < len(batch); j++ {
+					outcomes[j] = err
+				}
+				return nil
+			case err != nil:
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO appointments (id, beneficiary_ref, session_id, dose_number, bucket, slot, status, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, 'booked', ?, ?)`,
+				a.ID, a.BeneficiaryRef, a.SessionID, a.DoseNumber, string(a.Bucket), a.Slot, micros(a.CreatedAt), micros(a.UpdatedAt))
+			if uniqueViolation(err, "appointments.beneficiary_ref") {
+				// The statement failed alone; the transaction goes on.
+				outcomes[i] = booking.ErrAlreadyBooked
+				err = giveBack(ctx, tx, a.SessionID, string(a.Bucket))
+			}
+			if err != nil {
+				return err
+			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO appointments (id, beneficiary_ref, session_id, dose_number, bucket, slot, status, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, 'booked', ?, ?)`,
-			a.ID, a.BeneficiaryRef, a.SessionID, a.DoseNumber, string(a.Bucket), a.Slot, micros(a.CreatedAt), micros(a.UpdatedAt))
-		if uniqueViolation(err, "appointments.beneficiary_ref") {
-			return booking.ErrAlreadyBooked
-		}
-		return err
+		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return outcomes, nil
 }
 
 // openAppointment locks (by the write transaction) an appointment and

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -415,6 +416,69 @@ func testBookingRace(t *testing.T, open Opener) {
 	}
 	if s, _ := c.Book.Session(ctx, sess.ID); s.Available.Dose1 != 0 {
 		t.Fatalf("available after the second race: %d", s.Available.Dose1)
+	}
+}
+
+// testBookBatch: one batch takes its places in order; a beneficiary with
+// an open appointment (from before, or earlier in the same batch) takes
+// none and leaves it to a later one; the rest find the session full.
+func testBookBatch(t *testing.T, open Opener) {
+	ctx := context.Background()
+	c := NewCitizens(t, open(t), registration.Limits{})
+	c.Places(t)
+	sess := c.Session(t, TestCentre.ID, "COVISHIELD", 1, booking.Capacity{Dose1: 3})
+	p := c.Account(t, "9811111111")
+	q := c.Account(t, "9822222222")
+	var refs []string
+	for i, acct := range []registration.Principal{p, p, p, p, q, q} {
+		b, err := c.Reg.AddBeneficiary(ctx, acct, Person("Batch Person", "1980-01-01", 2000+i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs = append(refs, b.RefID)
+	}
+	// refs[0] already holds a place in another session.
+	other := c.Session(t, TestCentre.ID, "COVISHIELD", 2, booking.Capacity{Dose1: 1})
+	if _, err := c.Book.Schedule(ctx, p, refs[0], other.ID, "FORENOON"); err != nil {
+		t.Fatal(err)
+	}
+	appointment := func(ref string) booking.Appointment {
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		return booking.Appointment{ID: booking.NewID(), BeneficiaryRef: ref, SessionID: sess.ID, DoseNumber: 1,
+			Bucket: booking.BucketDose1, Slot: "FORENOON", Status: booking.StatusBooked, CreatedAt: now, UpdatedAt: now}
+	}
+	batch := []booking.Appointment{appointment(refs[1]), appointment(refs[0]), appointment(refs[1]),
+		appointment(refs[2]), appointment(refs[3]), appointment(refs[4])}
+	outcomes, err := c.Store.Book(ctx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []error{nil, booking.ErrAlreadyBooked, booking.ErrAlreadyBooked, nil, nil, booking.ErrSessionFull}
+	for i := range want {
+		if !errors.Is(outcomes[i], want[i]) {
+			t.Errorf("outcome %d = %v, want %v", i, outcomes[i], want[i])
+		}
+	}
+	if s, err := c.Book.Session(ctx, sess.ID); err != nil || s.Available.Dose1 != 0 {
+		t.Fatalf("available after the batch: %+v, %v", s.Available, err)
+	}
+	day, err := c.Book.CentreAppointments(ctx, registration.Principal{Role: registration.Admin}, TestCentre.ID, sess.Date)
+	if err != nil || len(day) != 3 {
+		t.Fatalf("%d appointments stored, %v", len(day), err)
+	}
+	for _, a := range day {
+		if !slices.Contains([]string{batch[0].ID, batch[3].ID, batch[4].ID}, a.ID) {
+			t.Errorf("stored appointment %s for %s was not a winner", a.ID, a.BeneficiaryRef)
+		}
+	}
+	// A session that does not exist, and an empty batch.
+	gone := appointment(refs[5])
+	gone.SessionID = booking.NewID()
+	if outcomes, err := c.Store.Book(ctx, []booking.Appointment{gone}); err != nil || !errors.Is(outcomes[0], booking.ErrSessionNotFound) {
+		t.Fatalf("unknown session: %v, %v", outcomes, err)
+	}
+	if outcomes, err := c.Store.Book(ctx, nil); err != nil || len(outcomes) != 0 {
+		t.Fatalf("empty batch: %v, %v", outcomes, err)
 	}
 }
 

@@ -29,6 +29,7 @@ func Run(t *testing.T, open Opener) {
 		"SessionsSearch":     testSessionsSearch,
 		"BookingFlow":        testBookingFlow,
 		"BookingRace":        testBookingRace,
+		"BookBatch":          testBookBatch,
 		"EligibilityHistory": testEligibilityHistory,
 		// issuing (issue 4)
 		"IssueAfterEachDose": testIssueAfterEachDose,
