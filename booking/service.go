@@ -40,6 +40,7 @@ type Service struct {
 	// bookings batches concurrent bookings of one session into one
 	// transaction (see queue.go).
 	bookings *bookingQueues
+	full     fullSessions
 }
 
 // NewService builds the service.
@@ -314,6 +315,7 @@ func (s *Service) Reschedule(ctx context.Context, p registration.Principal, appo
 	if err := s.store.MoveAppointment(ctx, a.ID, sess.ID, slot, s.now().UTC()); err != nil {
 		return AppointmentDetail{}, err
 	}
+	s.full.forget(a.SessionID)
 	return s.store.Appointment(ctx, a.ID)
 }
 
@@ -333,6 +335,7 @@ func (s *Service) Cancel(ctx context.Context, p registration.Principal, appointm
 	if err := s.store.CancelAppointment(ctx, a.ID, s.now().UTC()); err != nil {
 		return err
 	}
+	s.full.forget(a.SessionID)
 	metrics.Bookings.WithLabelValues("cancelled").Inc()
 	return nil
 }
@@ -413,15 +416,25 @@ func (s *Service) ownBeneficiary(ctx context.Context, p registration.Principal, 
 
 // eligibleSession loads the session and checks day, slot and eligibility.
 func (s *Service) eligibleSession(ctx context.Context, b registration.Beneficiary, sessionID, slot string) (SessionAt, Eligibility, error) {
-	sess, err := s.Session(ctx, sessionID)
-	if err != nil {
-		return SessionAt{}, Eligibility{}, err
+	// Real time, not s.now: the memory is about elapsed time.
+	sess, remembered := s.full.get(sessionID, time.Now())
+	if !remembered {
+		var err error
+		if sess, err = s.Session(ctx, sessionID); err != nil {
+			return SessionAt{}, Eligibility{}, err
+		}
 	}
 	if sess.Date.Before(s.Today()) {
 		return SessionAt{}, Eligibility{}, problem.Invalidf("session-past", "This session was on %s, which has passed.", sess.Date.Format("2 January 2006"))
 	}
 	if !slices.Contains(sess.Slots, slot) {
 		return SessionAt{}, Eligibility{}, problem.Invalidf("slot-invalid", "Choose one of the session's slots: %s.", strings.Join(sess.Slots, ", "))
+	}
+	if sess.Available.Total() == 0 {
+		if !remembered {
+			s.full.put(sess, time.Now())
+		}
+		return SessionAt{}, Eligibility{}, ErrSessionFull
 	}
 	history, err := s.doses.DoseHistory(ctx, b.RefID)
 	if err != nil {
