@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/vaxcert/vaxcert/internal/problem"
+	"github.com/vaxcert/vaxcert/verifier"
 	"github.com/vaxcert/vaxcert/verifier/verdict"
 )
 
@@ -79,9 +80,12 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, cp CertificateVe
 			inputs = append(inputs, []byte(in))
 		}
 	}
+	// The inputs of a batch share one budget, as one input would: a batch
+	// of 100 files full of cards must not cost 100 times what one costs.
+	ctx := verifier.WithInputBudget(r.Context(), verifier.InputBudget)
 	var results []verdict.Result
 	for i, in := range inputs {
-		rs, err := cp.Verify(r.Context(), in, "input "+strconv.Itoa(i+1))
+		rs, err := cp.Verify(ctx, in, "input "+strconv.Itoa(i+1))
 		if err != nil {
 			s.writeError(w, r, err)
 			return

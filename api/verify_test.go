@@ -1,6 +1,13 @@
 package api
 
 import (
+	"bytes"
+	"compress/flate"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/vaxcert/vaxcert/shc"
+	"github.com/vaxcert/vaxcert/verifier"
 	"github.com/vaxcert/vaxcert/verifier/verdict"
 )
 
@@ -129,6 +137,47 @@ func TestVerifyAPIBadInput(t *testing.T) {
 	}
 	if rec := h.do("GET", "/api/v1/verify", "", ""); rec.Code != http.StatusMethodNotAllowed {
 		t.Fatalf("GET: %d", rec.Code)
+	}
+}
+
+// TestVerifyAPIBatchSharesBudget: the inputs of one batch share one
+// verification budget, so a batch of DEFLATE bombs costs what one input of
+// them costs, not a hundred times that.
+func TestVerifyAPIBatchSharesBudget(t *testing.T) {
+	h := newVerifyServer(t)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bomb bytes.Buffer
+	fw, _ := flate.NewWriter(&bomb, flate.BestCompression)
+	fw.Write(make([]byte, 4<<20))
+	fw.Close()
+	// Signed by a key nobody trusts: the payload must be inflated to find
+	// the issuer, so each input costs up to the per-card cap.
+	b64 := base64.RawURLEncoding
+	in := b64.EncodeToString([]byte(`{"zip":"DEF","alg":"ES256","kid":"unknown"}`)) + "." + b64.EncodeToString(bomb.Bytes())
+	digest := sha256.Sum256([]byte(in))
+	r, s, err := ecdsa.Sign(rand.Reader, key, digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	jws := in + "." + b64.EncodeToString(append(r.FillBytes(make([]byte, 32)), s.FillBytes(make([]byte, 32))...))
+	inputs := make([]string, maxVerifyBatch)
+	for i := range inputs {
+		inputs[i] = jws
+	}
+	body, _ := json.Marshal(map[string][]string{"inputs": inputs})
+	rep := verifyReport(t, h, string(body), "Content-Type", "application/json")
+	paid := verifier.InputBudget / shc.MaxInflatedSize
+	for i, r := range rep.Results {
+		want := "payload_too_large"
+		if i >= paid {
+			want = "inflate_budget"
+		}
+		if r.Status != verdict.Invalid || !hasCode(r.Reasons, want) {
+			t.Fatalf("input %d: %s %+v, want %s", i+1, r.Status, r.Reasons, want)
+		}
 	}
 }
 

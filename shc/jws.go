@@ -215,14 +215,21 @@ func rsToDER(dst, rs []byte) []byte {
 // Inflate decompresses raw DEFLATE (RFC 1951) with a cap on the output.
 // zlib- or gzip-wrapped data is refused, not unwrapped: the format forbids it.
 func Inflate(deflated []byte, limit int) ([]byte, error) {
-	return InflateInto(nil, deflated, limit)
+	out, err := InflateInto(nil, deflated, limit)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // InflateInto is Inflate writing into dst's storage (reused when large
-// enough), so a caller verifying many cards can recycle one buffer.
+// enough), so a caller verifying many cards can recycle one buffer. On an
+// error it still returns what it inflated before stopping (limit+1 bytes
+// when the payload is too large): its length is the work done, which a
+// caller bounding the total work of many cards must count.
 func InflateInto(dst, deflated []byte, limit int) ([]byte, error) {
 	if len(deflated) == 0 {
-		return nil, formatErr("deflate_invalid", "payload is empty")
+		return dst[:0], formatErr("deflate_invalid", "payload is empty")
 	}
 	br := bytes.NewReader(deflated)
 	// A flate reader carries a 32 KiB window; reusing one keeps the hot
@@ -242,21 +249,21 @@ func InflateInto(dst, deflated []byte, limit int) ([]byte, error) {
 	out := buf.Bytes()
 	if err != nil {
 		if isZlibHeader(deflated) {
-			return nil, formatErr("deflate_zlib", "payload is zlib-wrapped; health cards use raw DEFLATE")
+			return out, formatErr("deflate_zlib", "payload is zlib-wrapped; health cards use raw DEFLATE")
 		}
 		if len(deflated) > 2 && deflated[0] == 0x1f && deflated[1] == 0x8b {
-			return nil, formatErr("deflate_invalid", "payload is gzip-wrapped; health cards use raw DEFLATE")
+			return out, formatErr("deflate_invalid", "payload is gzip-wrapped; health cards use raw DEFLATE")
 		}
 		if json.Valid(deflated) {
-			return nil, formatErr("deflate_invalid", "payload is plain JSON, not raw DEFLATE")
+			return out, formatErr("deflate_invalid", "payload is plain JSON, not raw DEFLATE")
 		}
-		return nil, formatErr("deflate_invalid", "payload is not valid raw DEFLATE: "+err.Error())
+		return out, formatErr("deflate_invalid", "payload is not valid raw DEFLATE: "+err.Error())
 	}
 	if len(out) > limit {
-		return nil, formatErr("payload_too_large", fmt.Sprintf("inflated payload exceeds %d bytes", limit))
+		return out, formatErr("payload_too_large", fmt.Sprintf("inflated payload exceeds %d bytes", limit))
 	}
 	if br.Len() != 0 {
-		return nil, formatErr("deflate_invalid", "payload has bytes after the end of the DEFLATE stream")
+		return out, formatErr("deflate_invalid", "payload has bytes after the end of the DEFLATE stream")
 	}
 	return out, nil
 }

@@ -384,6 +384,18 @@ func TestInflate(t *testing.T) {
 	if _, err := Inflate(append(raw, 0), 100); CodeOf(err, "") != "deflate_invalid" {
 		t.Fatalf("trailing bytes: %v", err)
 	}
+	// A caller counting the work of many cards learns how much a refused
+	// one inflated: the cap and one byte for a bomb, the stream for a card
+	// refused after it.
+	if out, err := InflateInto(nil, bomb, 1000); CodeOf(err, "") != "payload_too_large" || len(out) != 1001 {
+		t.Fatalf("bomb: %d bytes, %v", len(out), err)
+	}
+	if out, err := InflateInto(nil, append(raw, 0), 100); err == nil || !bytes.Equal(out, payload) {
+		t.Fatalf("trailing bytes: %q, %v", out, err)
+	}
+	if out, err := Inflate(bomb, 1000); err == nil || out != nil {
+		t.Fatalf("Inflate returned %d bytes with %v", len(out), err)
+	}
 }
 
 func TestDecodePayloadErrors(t *testing.T) {

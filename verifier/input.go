@@ -57,6 +57,16 @@ func (v *Verifier) dispatch(ctx context.Context, input []byte, source string, de
 	}
 	for _, f := range v.Formats {
 		if f.Detect != nil && f.Verify != nil && f.Detect(input) {
+			// A certificate of another format inflates little (EU DCC 64
+			// KiB, CoWIN 16 KiB), but a PDF may carry thousands: each is
+			// charged like a card.
+			b := budgetOf(ctx)
+			if got := b.take(CardCost); got < CardCost {
+				b.give(got)
+				r := verdict.Result{Source: source, Format: f.Name, Status: verdict.Valid}
+				overBudget(&r)
+				return []verdict.Result{r}
+			}
 			r := f.Verify(v, input, source)
 			r.Source = source
 			if v.RequireFullCourse && r.Status == verdict.Valid {
@@ -68,23 +78,23 @@ func (v *Verifier) dispatch(ctx context.Context, input []byte, source string, de
 	if !utf8.Valid(input) {
 		return []verdict.Result{unrecognised(source, "input_unrecognized", "input is neither text, an image nor a PDF")}
 	}
-	return v.verifyText(string(input), source)
+	return v.verifyText(string(input), source, budgetOf(ctx))
 }
 
 // verifyText handles the textual SHC inputs: QR texts (one per line;
 // chunks of one card reassembled), a .smart-health-card file, or a JWS.
-func (v *Verifier) verifyText(text, source string) []verdict.Result {
+func (v *Verifier) verifyText(text, source string, b *budget) []verdict.Result {
 	// One final line break is how text files and terminals end text; it is
 	// not part of the card. Anything more is kept and judged.
 	text = strings.TrimSuffix(strings.TrimSuffix(text, "\n"), "\r")
 	trimmed := strings.TrimSpace(text)
 	switch {
 	case strings.HasPrefix(strings.ToLower(trimmed), "shc:"):
-		return v.verifyQRTexts(text, source)
+		return v.verifyQRTexts(text, source, b)
 	case strings.HasPrefix(trimmed, "{"):
-		return v.verifyFile([]byte(text), source)
+		return v.verifyFile([]byte(text), source, b)
 	case looksLikeJWS(trimmed):
-		return []verdict.Result{v.verifySHC(text, source, false)}
+		return []verdict.Result{v.verifySHC(text, source, false, b)}
 	}
 	return []verdict.Result{unrecognised(source, "input_unrecognized",
 		"not a health card: expected shc:/ text, a JWS, a .smart-health-card file, a QR image or a PDF")}
@@ -96,7 +106,7 @@ func looksLikeJWS(s string) bool {
 
 // verifyQRTexts verifies each line as a QR text. Deprecated chunks
 // ("shc:/C/N/…") are collected and reassembled into one card, with a warning.
-func (v *Verifier) verifyQRTexts(text, source string) []verdict.Result {
+func (v *Verifier) verifyQRTexts(text, source string, b *budget) []verdict.Result {
 	var results []verdict.Result
 	var chunks []shc.Chunk
 	for _, line := range strings.Split(text, "\n") {
@@ -115,7 +125,7 @@ func (v *Verifier) verifyQRTexts(text, source string) []verdict.Result {
 			chunks = append(chunks, c)
 			continue
 		}
-		results = append(results, v.verifySHC(c.JWS, source, true))
+		results = append(results, v.verifySHC(c.JWS, source, true, b))
 	}
 	if len(chunks) > 0 {
 		jws, err := shc.Reassemble(chunks)
@@ -124,7 +134,7 @@ func (v *Verifier) verifyQRTexts(text, source string) []verdict.Result {
 			r.Reject(shc.CodeOf(err, "qr_chunks_incomplete"), err.Error())
 			results = append(results, r)
 		} else {
-			r := v.verifySHC(jws, source, false)
+			r := v.verifySHC(jws, source, false, b)
 			r.Warn("qr_chunked", fmt.Sprintf("card read from %d chunked QR codes, a form deprecated since SMART Health Cards 1.2", chunks[0].Total))
 			results = append(results, r)
 		}
@@ -136,8 +146,8 @@ func (v *Verifier) verifyQRTexts(text, source string) []verdict.Result {
 }
 
 // verifyFile verifies every JWS of a .smart-health-card file.
-func (v *Verifier) verifyFile(b []byte, source string) []verdict.Result {
-	list, err := shc.ParseFile(b)
+func (v *Verifier) verifyFile(file []byte, source string, b *budget) []verdict.Result {
+	list, err := shc.ParseFile(file)
 	if err != nil {
 		r := verdict.Result{Source: source, Format: FormatSHC, Status: verdict.Valid}
 		r.Reject(shc.CodeOf(err, "file_invalid"), err.Error())
@@ -149,7 +159,7 @@ func (v *Verifier) verifyFile(b []byte, source string) []verdict.Result {
 		if len(list) > 1 {
 			src = fmt.Sprintf("%s#%d", source, i+1)
 		}
-		out = append(out, v.verifySHC(jws, src, false))
+		out = append(out, v.verifySHC(jws, src, false, b))
 	}
 	return out
 }

@@ -40,8 +40,9 @@ func (r *shcResult) rejectErr(err error, fallback string) {
 }
 
 // verifySHC runs the SMART Health Card checks on one compact JWS. fromQR says
-// it was read from a single QR code, where 1195 characters is the limit.
-func (v *Verifier) verifySHC(jws, source string, fromQR bool) verdict.Result {
+// it was read from a single QR code, where 1195 characters is the limit. b is
+// the input's budget (nil: this card alone, under the per-card caps).
+func (v *Verifier) verifySHC(jws, source string, fromQR bool, b *budget) verdict.Result {
 	r := &shcResult{verdict.Result{Source: source, Format: FormatSHC, Status: verdict.Valid}}
 
 	j, err := shc.ParseJWS(jws)
@@ -57,8 +58,31 @@ func (v *Verifier) verifySHC(jws, source string, fromQR bool) verdict.Result {
 		r.Reject("qr_too_large", fmt.Sprintf("QR carries a %d-character JWS; one QR holds at most %d (version 22)", len(jws), shc.MaxQRJWSLength))
 	}
 
-	// The iss is inside the compressed payload, so the payload is inflated
-	// (with a cap) before the signature can be checked against iss's key.
+	// What the card may inflate to: the per-card cap, or what is left of
+	// the input's budget. A card that cannot pay CardCost is not read.
+	grant := b.take(shc.MaxInflatedSize)
+	if grant < CardCost {
+		b.give(grant)
+		overBudget(&r.Result)
+		return r.Result
+	}
+	used := int64(CardCost)
+	defer func() { b.give(grant - used) }()
+
+	// A kid the trust store knows, under any issuer, names the only keys
+	// the signature can match, whatever iss the payload claims: so it is
+	// checked first, and a forgery (a DEFLATE bomb under a known kid among
+	// them) is refused without being inflated.
+	var signer *trust.Key
+	if keys := v.Trust.KeysWithKid(j.Header.Kid); len(keys) > 0 {
+		if signer = signedBy(j, keys); signer == nil {
+			r.Reject("signature_invalid", "the signature does not match the trusted key")
+			return r.Result
+		}
+	}
+
+	// Otherwise the iss, inside the compressed payload, is needed to find
+	// the key: the payload is inflated (within the grant) first.
 	// The inflated payload is only read during this call (everything kept
 	// in the result is copied out of it), so its buffer is recycled.
 	bufp, _ := payloadBuffers.Get().(*[]byte)
@@ -70,9 +94,14 @@ func (v *Verifier) verifySHC(jws, source string, fromQR bool) verdict.Result {
 			payloadBuffers.Put(bufp)
 		}
 	}()
-	raw, err := shc.InflateInto(*bufp, j.Deflated, shc.MaxInflatedSize)
+	raw, err := shc.InflateInto(*bufp, j.Deflated, int(grant))
 	*bufp = raw[:0]
+	used = max(used, min(int64(len(raw)), grant))
 	if err != nil {
+		if grant < shc.MaxInflatedSize && shc.CodeOf(err, "") == "payload_too_large" {
+			overBudget(&r.Result)
+			return r.Result
+		}
 		r.rejectErr(err, "deflate_invalid")
 		return r.Result
 	}
@@ -109,7 +138,7 @@ func (v *Verifier) verifySHC(jws, source string, fromQR bool) verdict.Result {
 			r.notTrusted("kid_unknown", fmt.Sprintf("key %s is not among the trusted keys of %s", j.Header.Kid, p.Iss))
 			break
 		}
-		if !j.VerifySignature(key.Public) {
+		if !(signer != nil && signer.Public.Equal(key.Public)) && !j.VerifySignature(key.Public) {
 			r.Reject("signature_invalid", "the signature does not match the trusted key")
 			return r.Result
 		}
@@ -138,6 +167,22 @@ func (v *Verifier) verifySHC(jws, source string, fromQR bool) verdict.Result {
 		}
 	}
 	return r.Result
+}
+
+// signedBy returns the key among keys whose signature j carries, or nil.
+func signedBy(j *shc.JWS, keys []*trust.Key) *trust.Key {
+	for _, k := range keys {
+		if j.VerifySignature(k.Public) {
+			return k
+		}
+	}
+	return nil
+}
+
+// overBudget refuses a card the input's budget cannot pay for.
+func overBudget(r *verdict.Result) {
+	r.Reject("inflate_budget", fmt.Sprintf("not checked: the cards before it used up this input's budget "+
+		"(each card counts what it inflates to, and at least %d KiB)", CardCost>>10))
 }
 
 func (v *Verifier) checkClaims(r *shcResult, p *shc.Payload) {

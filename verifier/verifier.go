@@ -69,12 +69,16 @@ func (v *Verifier) skew() time.Duration {
 // Verify checks one input and returns a result per card found in it (a file
 // or a PDF may hold several; deprecated chunked QR texts given together, one
 // per line, make one card). source names the input in the results ("-",
-// a path, "(text)"). It never returns an empty slice.
+// a path, "(text)"). It never returns an empty slice. The cards share
+// InputBudget, or the budget ctx carries (WithInputBudget).
 func (v *Verifier) Verify(ctx context.Context, input []byte, source string) []verdict.Result {
+	if budgetOf(ctx) == nil {
+		ctx = WithInputBudget(ctx, InputBudget)
+	}
 	return v.dispatch(ctx, input, source, 0)
 }
 
-// VerifyJWS checks one compact JWS.
+// VerifyJWS checks one compact JWS (one card: only the per-card caps apply).
 func (v *Verifier) VerifyJWS(jws, source string) verdict.Result {
-	return v.verifySHC(jws, source, false)
+	return v.verifySHC(jws, source, false, nil)
 }

@@ -338,7 +338,10 @@ func (w *hostileWorld) hostileCases(t *testing.T) []hostileCase {
 	bomb := deflateBomb(t, `{"iss":"`+hostileIss+`","x":"`, 64<<20)
 	add("DEFLATE bomb (64 MiB of zeros)", w.trusted.sign(t, w.trusted.header(), bomb), "", "payload_too_large")
 	smallBomb := deflateBomb(t, `{"iss":"`, 64<<20)
-	add("DEFLATE bomb in a .smart-health-card file", `{"verifiableCredential":["`+att.sign(t, w.trusted.header(), smallBomb)+`"]}`, "", "payload_too_large")
+	add("DEFLATE bomb in a .smart-health-card file", `{"verifiableCredential":["`+att.sign(t, att.header(), smallBomb)+`"]}`, "", "payload_too_large")
+	// Under a kid the trust store knows, a forged signature is refused
+	// before the payload is inflated.
+	add("DEFLATE bomb forged under the trusted kid", att.sign(t, w.trusted.header(), smallBomb), "", "signature_invalid")
 	add("DEFLATE bomb followed by trailing garbage", w.trusted.sign(t, w.trusted.header(), append(deflate(t, good), 0, 0, 0, 0)), "", "deflate_invalid")
 	zlibWrapped := append([]byte{0x78, 0xda}, goodDef...)
 	add("zlib-wrapped payload", w.trusted.sign(t, w.trusted.header(), zlibWrapped), "", "deflate_zlib", "deflate_invalid")

@@ -1,10 +1,13 @@
 package formats
 
 import (
+	"bytes"
+	"compress/zlib"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/vaxcert/vaxcert/verifier"
 	"github.com/vaxcert/vaxcert/verifier/eudcc"
+	"github.com/vaxcert/vaxcert/verifier/eudcc/base45"
 	"github.com/vaxcert/vaxcert/verifier/verdict"
 )
 
@@ -112,5 +116,37 @@ func TestSHCOnlyByDefault(t *testing.T) {
 	r := verifyOne(t, &verifier.Verifier{}, []byte("HC1:6BF+70790T9WJWG.FKY*4GO0"))
 	if r.Format != verifier.FormatUnknown {
 		t.Fatalf("%+v", r)
+	}
+}
+
+// The certificates of other formats in one PDF share its budget with any
+// SMART Health Cards: a PDF of thousands of small EU DCC zlib bombs is cut
+// off like a file of DEFLATE bombs.
+func TestPDFOfEUDCCBombsIsBudgeted(t *testing.T) {
+	var bomb bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&bomb, zlib.BestCompression)
+	zw.Write(make([]byte, eudcc.MaxCOSESize+1))
+	zw.Close()
+	hc1 := "HC1:" + base45.Encode(bomb.Bytes())
+	var pdf bytes.Buffer
+	pdf.WriteString("%PDF-1.7\n")
+	const n = 5
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&pdf, "%d 0 obj\n<< /Type /EmbeddedFile /Length %d >>\nstream\n%s\nendstream\nendobj\n", i, len(hc1), hc1)
+	}
+	v := &verifier.Verifier{Formats: All(), TrustDir: t.TempDir()}
+	ctx := verifier.WithInputBudget(context.Background(), (n-2)*verifier.CardCost)
+	rs := v.Verify(ctx, pdf.Bytes(), "bombs.pdf")
+	if len(rs) != n {
+		t.Fatalf("%d results", len(rs))
+	}
+	for i, r := range rs {
+		want := eudcc.CodeZlibInvalid
+		if i >= n-2 {
+			want = "inflate_budget"
+		}
+		if r.Format != eudcc.Format || r.Status != verdict.Invalid || len(r.Reasons) == 0 || r.Reasons[0].Code != want {
+			t.Fatalf("attachment %d: %s %s %+v, want %s", i+1, r.Format, r.Status, r.Reasons, want)
+		}
 	}
 }

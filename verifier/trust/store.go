@@ -20,6 +20,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -104,6 +105,26 @@ func (s *Store) Lookup(iss string) (*Issuer, bool) {
 	defer s.mu.RUnlock()
 	is, ok := s.issuers[iss]
 	return is, ok
+}
+
+// KeysWithKid returns the distinct trusted keys with this kid, whatever
+// issuer trusts them: a verifier can then check a card's signature before it
+// reads the payload that names the issuer. A kid is the key's thumbprint, so
+// this is normally one key, possibly trusted under several issuers.
+func (s *Store) KeysWithKid(kid string) []*Key {
+	if s == nil {
+		return nil
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []*Key
+	for _, is := range s.issuers {
+		k := is.Keys[kid]
+		if k != nil && k.Public != nil && !slices.ContainsFunc(out, func(o *Key) bool { return o.Public.Equal(k.Public) }) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // Issuers lists the issuers sorted by iss.

@@ -139,6 +139,39 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	}
 }
 
+func TestKeysWithKid(t *testing.T) {
+	newKey := func() *Key {
+		priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		k, err := NewKey(&priv.PublicKey, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	a, b := newKey(), newKey()
+	again := *a // the same key, parsed again for another issuer
+	s := NewStore(
+		&Issuer{Iss: "https://a.example", Keys: map[string]*Key{a.Kid: a}},
+		&Issuer{Iss: "https://b.example", Keys: map[string]*Key{b.Kid: b}},
+		&Issuer{Iss: "https://c.example", Keys: map[string]*Key{a.Kid: &again}},
+	)
+	if got := s.KeysWithKid(a.Kid); len(got) != 1 || !got[0].Public.Equal(a.Public) {
+		t.Fatalf("kid of a: %d keys", len(got))
+	}
+	if got := s.KeysWithKid(b.Kid); len(got) != 1 || got[0] != b {
+		t.Fatalf("kid of b: %d keys", len(got))
+	}
+	// Keys are found by the map's kid: a key filed under a kid that is not
+	// its thumbprint is still a different key from the one that kid names.
+	s.Put(&Issuer{Iss: "https://d.example", Keys: map[string]*Key{a.Kid: b}})
+	if got := s.KeysWithKid(a.Kid); len(got) != 2 {
+		t.Fatalf("kid of a under two keys: %d keys", len(got))
+	}
+	if s.KeysWithKid("unknown") != nil || (*Store)(nil).KeysWithKid(a.Kid) != nil {
+		t.Fatal("an unknown kid found keys")
+	}
+}
+
 func TestLoadFromFS(t *testing.T) {
 	fsys := fstest.MapFS{
 		"shc/a.json": {Data: []byte(`{"iss":"https://a.example","name":"A","updated_at":"2024-01-01T00:00:00Z","jwks":` + string(readVector(t, "negative/valid_keys.json")) + `}`)},
