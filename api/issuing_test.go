@@ -63,7 +63,7 @@ func newIssuingServer(t testing.TB) *issuingServer {
 	is := storetest.NewIssuing(t, st, nil)
 	h := &issuingServer{Issuing: is, downloadGrant: []byte("download-grant-secret-for-tests!")}
 	h.srv = New(Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Keys: is.Issuer, Store: st, Auth: is.Reg, Registration: is.Reg, Booking: is.Book,
-		Issuer: is.Issuer, DownloadSecret: h.downloadGrant, RateLimits: RateLimits{BookingPerMinute: 1000, BookingBurst: 1000}})
+		Issuer: is.Issuer, DownloadSecret: h.downloadGrant, RateLimits: RateLimits{BookingPerMinute: 1000, BookingBurst: 1000}, Audit: st})
 	staff := func(mobile string, role registration.Role, centres ...string) string {
 		a, err := is.Reg.PutStaff(context.Background(), mobile, role, centres)
 		if err != nil {

@@ -60,6 +60,9 @@ type Config struct {
 
 	// Checkpoint serves POST /api/v1/verify (verify.go) when set.
 	Checkpoint CertificateVerifier
+
+	// Audit serves the audit log's head to admins (audit.go) when set.
+	Audit AuditHeads
 }
 
 // Server is the vaxcert HTTP API.
@@ -97,6 +100,7 @@ func New(cfg Config) *Server {
 	s.mountCitizen(r, cfg)
 	s.mountIssuing(r, cfg)
 	s.mountVerify(r, cfg)
+	s.mountAudit(r, cfg)
 	s.router = r
 	return s
 }

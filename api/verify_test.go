@@ -29,7 +29,7 @@ func newVerifyServer(t *testing.T) *issuingServer {
 	is := h.Issuing
 	h.srv = New(Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Keys: is.Issuer, Store: is.Store, Auth: is.Reg,
 		Registration: is.Reg, Booking: is.Book, Issuer: is.Issuer, DownloadSecret: h.downloadGrant,
-		RateLimits: RateLimits{BookingPerMinute: 1000, BookingBurst: 1000}, Checkpoint: is.Issuer.Checkpoint("")})
+		RateLimits: RateLimits{BookingPerMinute: 1000, BookingBurst: 1000}, Checkpoint: is.Issuer.Checkpoint(""), Audit: is.Store})
 	return h
 }
 

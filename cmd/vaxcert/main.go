@@ -22,7 +22,7 @@ Usage:
   vaxcert serve      [flags]   run the HTTP service (applies migrations first)
   vaxcert migrate    [flags]   apply database migrations and exit
   vaxcert keys       list | rotate | retire KID | revoke KID | export-jwks
-  vaxcert audit      verify    check the audit log's hash chain
+  vaxcert audit      verify [--head SEQ:HASH]... | head [--json]               check the hash chain and recorded heads; print the head
   vaxcert users      add --role vaccinator|admin --mobile M [--centre ID]...   staff accounts
   vaxcert centres    import FILE.csv                                           centres, with states and districts
   vaxcert sessions   add --centre ID --date YYYY-MM-DD --vaccine CODE --dose1 N ...   plan sessions

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/vaxcert/vaxcert/api"
 	"github.com/vaxcert/vaxcert/internal/httpserver"
@@ -24,9 +25,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	issuerURL := fs.String("issuer-url", "", "the certificates' issuer URL (SMART Health Card iss); default http://ADDR")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
 	verifyTrust := fs.String("verify-trust", "", "a vaxverify trust directory whose issuers, EU DCC signers and CoWIN keys POST /api/v1/verify also trusts (this service is always trusted)")
+	auditHeadEvery := fs.Duration("audit-head-interval", 10*time.Minute, "log the audit log's head (audit head seq=… hash=…) at start and this often, so shipped logs can prove later that no newest entries were deleted; 0 disables")
 	citizenCfg := registerCitizenFlags(fs)
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
+	}
+	if *auditHeadEvery < 0 {
+		return usageError{msg: fmt.Sprintf("--audit-head-interval %v: want a duration of at least 0", *auditHeadEvery)}
 	}
 	log := newLogger(stderr, *logFormat)
 
@@ -84,10 +89,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
+	if *auditHeadEvery > 0 {
+		logAuditHead(ctx, st, log)
+		ctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); publishAuditHead(ctx, st, log, *auditHeadEvery) }()
+		defer func() { cancel(); <-done }() // before the store closes
+	}
 	log.Info("vaxcert listening", "addr", ln.Addr().String(), "issuer_url", iss, "store", store.Describe(c.db, c.data))
 	srv := api.New(api.Config{Logger: log, Keys: issuerSvc, Store: st, Issuer: issuerSvc, DownloadSecret: downloadSecret,
 		Auth: reg, Registration: reg, Booking: bk, RateLimits: citizenCfg.rateLimits(), ClientIPHeader: citizenCfg.clientIPHeader,
-		Checkpoint: issuerSvc.Checkpoint(*verifyTrust), SearchCacheTTL: citizenCfg.searchCache})
+		Checkpoint: issuerSvc.Checkpoint(*verifyTrust), SearchCacheTTL: citizenCfg.searchCache, Audit: st})
 	if err := httpserver.Serve(ctx, ln, srv); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

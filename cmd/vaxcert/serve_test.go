@@ -53,10 +53,17 @@ func freeAddr(t *testing.T) string {
 // until it answers.
 func startServe(t *testing.T, args ...string) (base string, stop func()) {
 	t.Helper()
+	base, _, stop = startServeLogs(t, args...)
+	return base, stop
+}
+
+// startServeLogs is startServe that also hands over the service's log.
+func startServeLogs(t *testing.T, args ...string) (base string, logs *lockedBuffer, stop func()) {
+	t.Helper()
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	logs := &lockedBuffer{}
+	logs = &lockedBuffer{}
 	go func() { done <- realMain(ctx, append([]string{"serve", "--addr", addr}, args...), logs, logs) }()
 	base = "http://" + addr
 	deadline := time.Now().Add(20 * time.Second)
@@ -88,7 +95,7 @@ func startServe(t *testing.T, args ...string) (base string, stop func()) {
 		})
 	}
 	t.Cleanup(stop)
-	return base, stop
+	return base, logs, stop
 }
 
 func fetchJWKS(t *testing.T, base string) keys.JWKS {
@@ -231,6 +238,9 @@ func TestUsageErrors(t *testing.T) {
 		{"keys"},
 		{"keys", "retire"},
 		{"audit", "check"},
+		{"audit", "verify", "--head", "12"},
+		{"audit", "head", "extra"},
+		{"serve", "--audit-head-interval", "-1s"},
 	} {
 		if code, _, errOut := run(t, args...); code != exitUsage || errOut == "" {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 with a message", args, code, errOut)

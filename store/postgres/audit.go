@@ -62,3 +62,17 @@ func (s *Store) ListAudit(ctx context.Context, afterSeq int64, limit int) ([]aud
 	})
 	return entries, classify(err)
 }
+
+// AuditHead returns the newest entry's head, or the zero Head for an empty log.
+func (s *Store) AuditHead(ctx context.Context) (audit.Head, error) {
+	var h audit.Head
+	err := s.pool.QueryRow(ctx, `SELECT seq, hash, at FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&h.Seq, &h.Hash, &h.At)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return audit.Head{}, nil
+	case err != nil:
+		return audit.Head{}, classify(err)
+	}
+	h.At = h.At.UTC()
+	return h, nil
+}

@@ -62,3 +62,18 @@ func (s *Store) ListAudit(ctx context.Context, afterSeq int64, limit int) ([]aud
 	}
 	return out, rows.Err()
 }
+
+// AuditHead returns the newest entry's head, or the zero Head for an empty log.
+func (s *Store) AuditHead(ctx context.Context) (audit.Head, error) {
+	var h audit.Head
+	var at int64
+	err := s.read.QueryRowContext(ctx, `SELECT seq, hash, at FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&h.Seq, &h.Hash, &at)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return audit.Head{}, nil
+	case err != nil:
+		return audit.Head{}, unavailable(err)
+	}
+	h.At = time.UnixMicro(at).UTC()
+	return h, nil
+}

@@ -18,6 +18,7 @@ func Run(t *testing.T, open Opener) {
 	tests := map[string]func(*testing.T, Opener){
 		"Ping":       testPing,
 		"AuditChain": testAuditChain,
+		"AuditHead":  testAuditHead,
 		// registration and booking (issue 3)
 		"OTPLogin":           testOTPLogin,
 		"OTPLimits":          testOTPLimits,
