@@ -25,20 +25,20 @@ func TestAuditHeadAPI(t *testing.T) {
 		{"citizen", h.citizen, 403, "role-forbidden"},
 		{"vaccinator", h.vaccinator, 403, "role-forbidden"},
 	} {
-		rec := h.do("GET", "/api/v1/audit/head", c.token, "")
+		rec := h.do("GET", "/api/v1/admin/audit/head", c.token, "")
 		if rec.Code != c.status || decodeProblem(t, rec).Type != problemTypeBase+c.slug {
 			t.Errorf("%s: %d %s", c.name, rec.Code, rec.Body)
 		}
-		spec.checkShape(t, "GET", "/api/v1/audit/head", c.status, rec.Body.Bytes())
+		spec.checkShape(t, "GET", "/api/v1/admin/audit/head", c.status, rec.Body.Bytes())
 	}
 
 	head := func() audit.Head {
 		t.Helper()
-		rec := h.do("GET", "/api/v1/audit/head", h.admin, "")
+		rec := h.do("GET", "/api/v1/admin/audit/head", h.admin, "")
 		if rec.Code != 200 || rec.Header().Get("Cache-Control") != "no-store" {
 			t.Fatalf("admin: %d %v %s", rec.Code, rec.Header(), rec.Body)
 		}
-		spec.checkShape(t, "GET", "/api/v1/audit/head", 200, rec.Body.Bytes())
+		spec.checkShape(t, "GET", "/api/v1/admin/audit/head", 200, rec.Body.Bytes())
 		var got audit.Head
 		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
 			t.Fatal(err)
