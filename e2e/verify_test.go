@@ -235,7 +235,13 @@ func checkVerdict(t *testing.T, b *browser, qr, status, name string) {
 func assertNothingSent(t *testing.T, b *browser, log *requestLog, mark int, jws string, name string) {
 	t.Helper()
 	parts := strings.Split(jws, ".")
-	markers := []string{parts[1][:24], parts[2][:24], shc.QRText(jws)[5:45], name}
+	assertNoneSent(t, b, log, mark, parts[1][:24], parts[2][:24], shc.QRText(jws)[5:45], name)
+}
+
+// assertNoneSent checks that no request since mark carries any of the
+// markers, and that all of them are GETs.
+func assertNoneSent(t *testing.T, b *browser, log *requestLog, mark int, markers ...string) {
+	t.Helper()
 	reqs, _ := log.since(mark)
 	for _, r := range reqs {
 		for _, m := range markers {

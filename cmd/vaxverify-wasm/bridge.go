@@ -3,6 +3,12 @@
 // bytes it scanned or was given, and the verdict is computed in the browser,
 // so nothing about a certificate ever leaves the device.
 //
+// It checks SMART Health Cards against the trust bundle the page fetches,
+// and CoWIN (DIVOC) certificates against the Government of India key that
+// verifier/divoc bundles, through the same dispatch as vaxverify, so the
+// page and the command give the same verdict for the same bytes. EU DCCs
+// are recognised but not checked (see euDCCElsewhere).
+//
 // The built module is committed as web/wasm/verify.wasm.gz; rebuild it with
 // `go generate ./web` after changing this command, verifier/ or shc/ (a test
 // in web/ fails while it is stale).
@@ -18,6 +24,8 @@ import (
 	"time"
 
 	"github.com/vaxcert/vaxcert/verifier"
+	"github.com/vaxcert/vaxcert/verifier/divoc"
+	"github.com/vaxcert/vaxcert/verifier/formats"
 	"github.com/vaxcert/vaxcert/verifier/trust"
 	"github.com/vaxcert/vaxcert/verifier/verdict"
 )
@@ -56,6 +64,47 @@ func ParseBundle(b []byte) (*trust.Store, time.Time, error) {
 		store.Put(is)
 	}
 	return store, bundle.GeneratedAt, nil
+}
+
+// pageFormats are the formats the page knows besides SMART Health Cards.
+// CoWIN is vaxverify's own formats.DIVOC: with no trust directory (there is
+// no disk in a browser) it trusts exactly the built-in did:india key.
+var pageFormats = []verifier.Format{euDCCElsewhere, formats.DIVOC}
+
+// euDCCElsewhere recognises an EU DCC ("HC1:") without checking it. Its
+// signers are the member states' document signer certificates, which
+// vaxverify imports into its trust directory and the trust bundle does not
+// carry; without them the page could only ever say NOT TRUSTED, so it says
+// so at once and where to check instead.
+var euDCCElsewhere = verifier.Format{
+	Name:   formats.EUDCC.Name,
+	Detect: formats.EUDCC.Detect,
+	Verify: func(*verifier.Verifier, []byte, string) verdict.Result {
+		return verdict.Result{Format: formats.EUDCC.Name, Status: verdict.NotTrusted, Reasons: []verdict.Finding{{
+			Code:    "format_not_checked_here",
+			Message: "EU Digital COVID Certificate: this page does not check those; verify it with vaxverify.",
+		}}}
+	},
+}
+
+// newVerifier is the page's verifier for a trust store (nil: no SHC issuer
+// is trusted yet; CoWIN certificates are checked all the same).
+func newVerifier(store *trust.Store) *verifier.Verifier {
+	return &verifier.Verifier{Trust: store, Formats: pageFormats}
+}
+
+// builtinIssuers names the signers trusted without any bundle, for the
+// page's trust line.
+func builtinIssuers() []string {
+	keys, err := divoc.TrustedKeys("")
+	if err != nil {
+		return nil // the same error makes every CoWIN verdict name it
+	}
+	names := make([]string, 0, len(keys))
+	for _, k := range keys {
+		names = append(names, k.Name)
+	}
+	return names
 }
 
 // verifyJSON verifies one input and returns the results as the JSON array

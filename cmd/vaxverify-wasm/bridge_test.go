@@ -11,7 +11,6 @@ import (
 
 	"github.com/vaxcert/vaxcert/keys"
 	"github.com/vaxcert/vaxcert/shc"
-	"github.com/vaxcert/vaxcert/verifier"
 	"github.com/vaxcert/vaxcert/verifier/verdict"
 )
 
@@ -53,7 +52,7 @@ func TestParseBundleAndVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := &verifier.Verifier{Trust: store}
+	v := newVerifier(store)
 	good := card(t, key, testIss)
 	qr := shc.QRText(good)
 	tampered := []byte(qr)

@@ -14,13 +14,14 @@ import (
 //
 //	setTrust(bundleJSON string) -> {ok: true, issuers: n, generatedAt} | {ok: false, error}
 //	verify(bytes Uint8Array, source string) -> JSON text of []verdict.Result
+//	builtinIssuers: [name…], the signers trusted with no bundle (CoWIN's)
 //
 // Before go.run the page may set globalThis.vaxverifyOnReady, a function
 // this module calls once the API is in place.
 func main() {
 	var (
 		mu sync.Mutex
-		v  = &verifier.Verifier{}
+		v  = newVerifier(nil)
 	)
 	api := js.Global().Get("Object").New()
 	api.Set("setTrust", js.FuncOf(func(_ js.Value, args []js.Value) any {
@@ -32,7 +33,7 @@ func main() {
 			return map[string]any{"ok": false, "error": err.Error()}
 		}
 		mu.Lock()
-		v = &verifier.Verifier{Trust: store}
+		v = newVerifier(store)
 		mu.Unlock()
 		return map[string]any{"ok": true, "issuers": len(store.Issuers()), "generatedAt": generated.Format(time.RFC3339)}
 	}))
@@ -51,6 +52,11 @@ func main() {
 		mu.Unlock()
 		return verifyJSON(cur, input, args[1].String())
 	}))
+	builtin := make([]any, 0, 1)
+	for _, name := range builtinIssuers() {
+		builtin = append(builtin, name)
+	}
+	api.Set("builtinIssuers", builtin)
 	js.Global().Set("vaxverify", api)
 	if ready := js.Global().Get("vaxverifyOnReady"); ready.Type() == js.TypeFunction {
 		ready.Invoke()

@@ -1,9 +1,12 @@
 // Package formats plugs the other certificate formats into the verifier:
 // EU DCC (verifier/eudcc) and CoWIN/DIVOC (verifier/divoc). It is separate
-// so that a build which only needs SMART Health Cards (the browser verifier)
-// does not carry their dependencies:
+// so that a build which needs SMART Health Cards only does not carry their
+// dependencies (CBOR, COSE, a JSON-LD processor):
 //
 //	v := &verifier.Verifier{Trust: store, TrustDir: dir, Formats: formats.All()}
+//
+// The browser verifier (cmd/vaxverify-wasm) takes DIVOC as it is, with no
+// TrustDir, so it trusts the built-in Government of India key only.
 package formats
 
 import (

@@ -78,22 +78,30 @@
     if (!loaded.ok) throw new Error(loaded.error);
     const doc = JSON.parse(text);
     if (doc.issuers.length === 0) {
-      trustEl.textContent = doc.notice || t("verify.no_trust");
-      trustEl.dataset.kind = "warn";
+      showTrust(doc.notice || t("verify.no_trust"), "warn");
     } else {
       const when = resp.headers.get("Date");
       const time = when ? new Date(when).toLocaleString(document.documentElement.lang + "-IN") : "";
-      trustEl.textContent = t("verify.trust", { name: doc.issuers.map((i) => i.name || i.iss).join(", "), time });
+      showTrust(t("verify.trust", { name: doc.issuers.map((i) => i.name || i.iss).join(", "), time }), "");
     }
     state.trust = true;
+  }
+
+  // showTrust says whom the page trusts: the bundle's issuers (or why there
+  // are none), then the CoWIN key built into the module, which needs no
+  // bundle and so is trusted even when the bundle never arrived.
+  function showTrust(text, kind) {
+    const builtin = (window.vaxverify && window.vaxverify.builtinIssuers) || [];
+    trustEl.textContent = builtin.length ? text + " " + t("verify.builtin", { name: builtin.join(", ") }) : text;
+    if (kind) trustEl.dataset.kind = kind;
+    else delete trustEl.dataset.kind;
   }
 
   loadVerifier()
     .then(() => loadTrust().catch((err) => {
       // Verifying without trust still tells tampered from intact: every
       // card just comes out NOT TRUSTED at best.
-      trustEl.textContent = t("verify.no_trust");
-      trustEl.dataset.kind = "warn";
+      showTrust(t("verify.no_trust"), "warn");
       state.trust = true;
       console.warn(err);
     }))
@@ -127,8 +135,8 @@
     render(results);
   }
 
-  // QR text from the camera or a picture: BarcodeDetector where the browser
-  // has it, otherwise the vendored jsQR.
+  // The QR payload from the camera or a picture, as bytes: BarcodeDetector
+  // where the browser has it, otherwise the vendored jsQR.
   let detector = null;
   if ("BarcodeDetector" in window) {
     try { detector = new window.BarcodeDetector({ formats: ["qr_code"] }); } catch (e) { detector = null; }
@@ -137,12 +145,20 @@
   const canvas = document.createElement("canvas");
   const ctx = canvas.getContext("2d", { willReadFrequently: true });
 
-  // decodeQR returns {text, via}; text is "" when no QR code was found.
+  // decodeQR returns {bytes, via}; bytes is null when no QR code was found.
+  // A CoWIN QR carries raw ZIP bytes, which BarcodeDetector only hands back
+  // as text in a charset it guesses, so only printable ASCII (a health
+  // card's shc:/, an EU DCC's HC1:) is taken from it; anything else is read
+  // again by jsQR, whose binaryData is the payload byte for byte.
   async function decodeQR(source, width, height) {
+    let guessed = "";
     if (detector) {
       try {
         const codes = await detector.detect(source);
-        if (codes.length) return { text: codes[0].rawValue, via: "barcode-detector" };
+        if (codes.length && /^[\x20-\x7e\r\n]+$/.test(codes[0].rawValue)) {
+          return { bytes: encoder.encode(codes[0].rawValue), via: "barcode-detector" };
+        }
+        if (codes.length) guessed = codes[0].rawValue;
       } catch (e) { /* fall through to jsQR */ }
     }
     const scale = Math.min(1, 1600 / Math.max(width, height));
@@ -155,7 +171,10 @@
     const code = window.jsQR(img.data, img.width, img.height, { inversionAttempts: "dontInvert" }) ||
       window.jsQR(img.data, img.width, img.height, { inversionAttempts: "onlyInvert" });
     ctx.clearRect(0, 0, canvas.width, canvas.height);
-    return { text: code ? code.data : "", via: "jsqr" };
+    if (code && code.binaryData.length) return { bytes: Uint8Array.from(code.binaryData), via: "jsqr" };
+    // jsQR missed a code the detector saw: its text is all there is, and
+    // the verifier will say what it makes of it.
+    return { bytes: guessed ? encoder.encode(guessed) : null, via: "barcode-detector" };
   }
 
   fileInput.addEventListener("change", async () => {
@@ -169,8 +188,8 @@
         if (bitmap) {
           const qr = await decodeQR(bitmap, bitmap.width, bitmap.height);
           bitmap.close();
-          if (qr.text) {
-            verifyInput(encoder.encode(qr.text), file.name, started, qr.via);
+          if (qr.bytes) {
+            verifyInput(qr.bytes, file.name, started, qr.via);
             return;
           }
         }
@@ -214,10 +233,10 @@
     if (!stream) return;
     if (video.readyState >= 2 && video.videoWidth > 0) {
       const started = performance.now();
-      const qr = await decodeQR(video, video.videoWidth, video.videoHeight).catch(() => ({ text: "" }));
-      if (qr.text && stream) {
+      const qr = await decodeQR(video, video.videoWidth, video.videoHeight).catch(() => ({ bytes: null }));
+      if (qr.bytes && stream) {
         stopCamera();
-        verifyInput(encoder.encode(qr.text), "camera", started, qr.via);
+        verifyInput(qr.bytes, "camera", started, qr.via);
         return;
       }
     }
@@ -241,7 +260,9 @@
     $("verdict-note").textContent = t("result." + status + "_note");
 
     const subject = r.subject || {};
+    // A CoWIN certificate states an age where others state a birth date.
     const birth = subject.birth_date ? formatDate(subject.birth_date) : (subject.age || "");
+    $("r-birth-label").textContent = t(subject.birth_date || !subject.age ? "result.birth_date" : "result.age");
     setFact("r-name", subject.name || "");
     setFact("r-birth", birth);
     const doses = $("r-doses");

@@ -1,0 +1,149 @@
+package e2e
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	qrcode "github.com/skip2/go-qrcode"
+
+	"github.com/vaxcert/vaxcert/api"
+	"github.com/vaxcert/vaxcert/keys"
+	"github.com/vaxcert/vaxcert/store/sqlite"
+)
+
+// divocSample reads ../shared/testdata/divoc/samples/name (the tests run
+// in e2e/, one level below the repository root).
+func divocSample(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "shared", "testdata", "divoc", "samples", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// writeBinaryQR renders payload, byte for byte, as a QR image, as CoWIN
+// prints the ZIP of its certificate.
+func writeBinaryQR(t *testing.T, dir, name string, payload []byte) string {
+	t.Helper()
+	q, err := qrcode.New(string(payload), qrcode.Low)
+	if err != nil {
+		t.Fatal(err)
+	}
+	png, err := q.PNG(-5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// zipCertificate packs certificate.json as CoWIN's QR does.
+func zipCertificate(t *testing.T, cert []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create("certificate.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(cert)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestVerifierPageCoWINOffline: the checkpoint page checks CoWIN (DIVOC)
+// certificates too, with the network cut off and nothing but the page's
+// own files: VALID for a production-signed CoWIN QR (its raw ZIP bytes
+// read from the picture by jsQR), INVALID for one whose name was changed
+// after signing, NOT TRUSTED for one signed with DIVOC's published
+// development key; and an EU DCC is sent to vaxverify.
+func TestVerifierPageCoWINOffline(t *testing.T) {
+	dir := t.TempDir()
+	b := newBrowser(t, 412, 915)
+	shots := screenshotDir(t)
+
+	ks, err := keys.OpenFileStore(filepath.Join(dir, "keys"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ks.EnsureActive(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "vaxcert.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	log := &requestLog{next: api.New(api.Config{Keys: issuerKeys{ks, testIssuer}, Store: st})}
+	ts := httptest.NewServer(log)
+	defer ts.Close()
+
+	const name = "Third March User One"
+	cert := divocSample(t, "third-march-user-one.certificate.json")
+	forged := bytes.Replace(cert, []byte(name), []byte("Third March User Two"), 1)
+	files := t.TempDir()
+	genuineQR := writeBinaryQR(t, files, "cowin-qr.png", divocSample(t, "third-march-user-one.qr.zip"))
+	forgedQR := writeBinaryQR(t, files, "cowin-forged-qr.png", zipCertificate(t, forged))
+	devKeyQR := writeBinaryQR(t, files, "cowin-devkey-qr.png",
+		zipCertificate(t, divocSample(t, "divoc-signer-test-devkey-2021-01-15.certificate.json")))
+	dccQR := writeBinaryQR(t, files, "eu-dcc-qr.png", []byte("HC1:6BF+70790T9WJWG.FKY*4GO0"))
+
+	b.run("open /verify", chromedp.Navigate(ts.URL+"/verify"))
+	b.waitJS("the verifier to be ready for offline use", `document.getElementById("verifier").dataset.offline === "true"`, 90*time.Second)
+	if trust := b.text("trust"); !strings.Contains(trust, "Government of India (CoWIN)") {
+		t.Errorf("the trust line does not name the built-in CoWIN key: %q", trust)
+	}
+
+	// Online: VALID, and no request carries any of the certificate.
+	mark := log.mark()
+	b.seen()
+	checkVerdict(t, b, genuineQR, "valid", name)
+	assertNoneSent(t, b, log, mark, name, "92047670169", "nE-3iYDcKok-CmTm3pbpyZQh")
+
+	ts.CloseClientConnections()
+	ts.Close()
+	b.setOffline(true)
+	b.run("reload /verify offline", chromedp.Navigate(ts.URL+"/verify"))
+	b.waitJS("the offline verifier", `document.getElementById("verifier").dataset.ready === "true"`, 60*time.Second)
+
+	checkVerdict(t, b, genuineQR, "valid", name)
+	if got := b.text("r-birth-label") + ": " + b.text("r-birth"); got != "Age: 65" {
+		t.Errorf("a CoWIN certificate states an age: %q", got)
+	}
+	if doses := b.text("r-doses"); !strings.Contains(doses, "Dose 1 of 2") || !strings.Contains(doses, "COVISHIELD") {
+		t.Errorf("doses %q", doses)
+	}
+	if issuer := b.text("r-issuer"); issuer != "Government of India (CoWIN)" {
+		t.Errorf("issuer %q", issuer)
+	}
+	b.screenshot(shots, "13-verify-cowin-valid-offline")
+	b.run("clear", chromedp.Click(chromedp.ID("clear")))
+
+	checkVerdict(t, b, forgedQR, "invalid", "")
+	if reasons := b.text("r-reasons"); !strings.Contains(strings.ToLower(reasons), "signature") {
+		t.Errorf("a forged certificate's reasons should name the signature: %q", reasons)
+	}
+	b.run("clear", chromedp.Click(chromedp.ID("clear")))
+
+	checkVerdict(t, b, devKeyQR, "not_trusted", "")
+	b.run("clear", chromedp.Click(chromedp.ID("clear")))
+
+	checkVerdict(t, b, dccQR, "not_trusted", "")
+	if reasons := b.text("r-reasons"); !strings.Contains(reasons, "EU Digital COVID Certificate") || !strings.Contains(reasons, "vaxverify") {
+		t.Errorf("an EU DCC should be sent to vaxverify: %q", reasons)
+	}
+}
