@@ -11,8 +11,8 @@ import (
 const fullFor = 250 * time.Millisecond
 
 // fullSessions remembers sessions recently read with no place left in any
-// bucket. In a rush, the thousands who lose then cost one query (whose
-// beneficiary it is) instead of three.
+// bucket. In a rush, the thousands who lose then cost no query instead of
+// three.
 type fullSessions struct {
 	mu   sync.Mutex
 	seen map[string]fullSession

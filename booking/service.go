@@ -274,11 +274,17 @@ func (s *Service) AddSession(ctx context.Context, actor string, in NewSession) (
 // Schedule books a session for one of the caller's beneficiaries.
 func (s *Service) Schedule(ctx context.Context, p registration.Principal, refID, sessionID, slot string) (_ AppointmentDetail, err error) {
 	defer func() { countBooking(err) }()
+	// The session first: whether it is open is public, and a full one is
+	// answered without a query (the beneficiary is not read at all then).
+	sess, err := s.openSession(ctx, sessionID, slot)
+	if err != nil {
+		return AppointmentDetail{}, err
+	}
 	b, err := s.ownBeneficiary(ctx, p, refID)
 	if err != nil {
 		return AppointmentDetail{}, err
 	}
-	sess, elig, err := s.eligibleSession(ctx, b, sessionID, slot)
+	elig, err := s.eligibility(ctx, b, sess)
 	if err != nil {
 		return AppointmentDetail{}, err
 	}
@@ -305,7 +311,11 @@ func (s *Service) Reschedule(ctx context.Context, p registration.Principal, appo
 	if err != nil {
 		return AppointmentDetail{}, err
 	}
-	sess, elig, err := s.eligibleSession(ctx, b, sessionID, slot)
+	sess, err := s.openSession(ctx, sessionID, slot)
+	if err != nil {
+		return AppointmentDetail{}, err
+	}
+	elig, err := s.eligibility(ctx, b, sess)
 	if err != nil {
 		return AppointmentDetail{}, err
 	}
@@ -414,40 +424,47 @@ func (s *Service) ownBeneficiary(ctx context.Context, p registration.Principal, 
 	return b, nil
 }
 
-// eligibleSession loads the session and checks day, slot and eligibility.
-func (s *Service) eligibleSession(ctx context.Context, b registration.Beneficiary, sessionID, slot string) (SessionAt, Eligibility, error) {
+// openSession loads the session and checks its day, the slot and that it
+// has a place left in some bucket. A session seen full a moment ago is
+// answered from memory: in a rush, the thousands who lose cost no query.
+func (s *Service) openSession(ctx context.Context, sessionID, slot string) (SessionAt, error) {
 	// Real time, not s.now: the memory is about elapsed time.
 	sess, remembered := s.full.get(sessionID, time.Now())
 	if !remembered {
 		var err error
 		if sess, err = s.Session(ctx, sessionID); err != nil {
-			return SessionAt{}, Eligibility{}, err
+			return SessionAt{}, err
 		}
 	}
 	if sess.Date.Before(s.Today()) {
-		return SessionAt{}, Eligibility{}, problem.Invalidf("session-past", "This session was on %s, which has passed.", sess.Date.Format("2 January 2006"))
+		return SessionAt{}, problem.Invalidf("session-past", "This session was on %s, which has passed.", sess.Date.Format("2 January 2006"))
 	}
 	if !slices.Contains(sess.Slots, slot) {
-		return SessionAt{}, Eligibility{}, problem.Invalidf("slot-invalid", "Choose one of the session's slots: %s.", strings.Join(sess.Slots, ", "))
+		return SessionAt{}, problem.Invalidf("slot-invalid", "Choose one of the session's slots: %s.", strings.Join(sess.Slots, ", "))
 	}
 	if sess.Available.Total() == 0 {
 		if !remembered {
 			s.full.put(sess, time.Now())
 		}
-		return SessionAt{}, Eligibility{}, ErrSessionFull
+		return SessionAt{}, ErrSessionFull
 	}
+	return sess, nil
+}
+
+// eligibility checks the beneficiary's dose history against the session.
+func (s *Service) eligibility(ctx context.Context, b registration.Beneficiary, sess SessionAt) (Eligibility, error) {
 	history, err := s.doses.DoseHistory(ctx, b.RefID)
 	if err != nil {
-		return SessionAt{}, Eligibility{}, err
+		return Eligibility{}, err
 	}
 	elig, err := CheckEligibility(s.catalog, b.BirthDate, history, sess.Session)
 	if err != nil {
-		return SessionAt{}, Eligibility{}, err
+		return Eligibility{}, err
 	}
 	if sess.Available.Of(elig.Bucket) <= 0 {
-		return SessionAt{}, Eligibility{}, ErrSessionFull // a fast answer; Book checks again atomically
+		return Eligibility{}, ErrSessionFull // a fast answer; Book checks again atomically
 	}
-	return sess, elig, nil
+	return elig, nil
 }
 
 // NewID is a random (version 4) UUID, the form of session and appointment IDs.

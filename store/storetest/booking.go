@@ -477,6 +477,11 @@ func testBookBatch(t *testing.T, open Opener) {
 	if _, err := c.Book.Schedule(ctx, q, refs[5], sess.ID, "FORENOON"); !errors.Is(err, booking.ErrSessionFull) {
 		t.Fatalf("booking a full session: %v", err)
 	}
+	// The session is checked first: whose beneficiary it is does not matter
+	// to a full session (the answer says nothing about the beneficiary).
+	if _, err := c.Book.Schedule(ctx, q, refs[0], sess.ID, "FORENOON"); !errors.Is(err, booking.ErrSessionFull) {
+		t.Fatalf("another account's beneficiary, full session: %v", err)
+	}
 	if err := c.Store.CancelAppointment(ctx, batch[0].ID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -484,6 +489,9 @@ func testBookBatch(t *testing.T, open Opener) {
 		t.Fatalf("booking a session seen full a moment ago: %v", err)
 	}
 	time.Sleep(300 * time.Millisecond)
+	if _, err := c.Book.Schedule(ctx, q, refs[0], sess.ID, "FORENOON"); !errors.Is(err, registration.ErrBeneficiaryNotFound) {
+		t.Fatalf("another account's beneficiary, open session: %v", err)
+	}
 	a5, err := c.Book.Schedule(ctx, q, refs[5], sess.ID, "FORENOON")
 	if err != nil {
 		t.Fatalf("booking the place given back: %v", err)
