@@ -57,7 +57,7 @@ func newAssembly(src []byte) (*assembly, error) {
 	if !ok {
 		return nil, fmt.Errorf("assemble PDF: malformed xref")
 	}
-	if _, err := fmt.Sscanf(string(sub), "%d %d", &first, &count); err != nil || first != 0 || count < 1 || len(rest) < 20*count {
+	if _, err := fmt.Sscanf(string(sub), "%d %d", &first, &count); err != nil || first != 0 || count < 1 || count > len(rest)/20 {
 		return nil, fmt.Errorf("assemble PDF: malformed xref subsection %q", sub)
 	}
 	a.after = len(src) - len(rest) + 20*count
