@@ -3,8 +3,6 @@ package e2e
 import (
 	"archive/zip"
 	"bytes"
-	"context"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,10 +11,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 	qrcode "github.com/skip2/go-qrcode"
-
-	"github.com/vaxcert/vaxcert/api"
-	"github.com/vaxcert/vaxcert/keys"
-	"github.com/vaxcert/vaxcert/store/sqlite"
 )
 
 // divocSample reads ../shared/testdata/divoc/samples/name (the tests run
@@ -76,21 +70,7 @@ func TestVerifierPageCoWINOffline(t *testing.T) {
 	b := newBrowser(t, 412, 915)
 	shots := screenshotDir(t)
 
-	ks, err := keys.OpenFileStore(filepath.Join(dir, "keys"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := ks.EnsureActive(); err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "vaxcert.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	log := &requestLog{next: api.New(api.Config{Keys: issuerKeys{ks, testIssuer}, Store: st})}
-	ts := httptest.NewServer(log)
-	defer ts.Close()
+	_, log, ts := startVerifierServer(t, dir)
 
 	const name = "Third March User One"
 	cert := divocSample(t, "third-march-user-one.certificate.json")

@@ -106,6 +106,28 @@ func writeQR(t *testing.T, dir, name, jws string) string {
 	return path
 }
 
+// startVerifierServer runs the service on a fresh SQLite store and
+// keystore in dir, behind a log of the requests it gets.
+func startVerifierServer(t *testing.T, dir string) (*keys.FileStore, *requestLog, *httptest.Server) {
+	t.Helper()
+	ks, err := keys.OpenFileStore(filepath.Join(dir, "keys"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ks.EnsureActive(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "vaxcert.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	log := &requestLog{next: api.New(api.Config{Keys: issuerKeys{ks, testIssuer}, Store: st})}
+	ts := httptest.NewServer(log)
+	t.Cleanup(ts.Close)
+	return ks, log, ts
+}
+
 // TestVerifierPageOffline: the checkpoint page loads once, the network goes
 // away (the server is stopped and the browser set offline), and the page
 // still verifies: VALID for a genuine QR, INVALID for a forged one, NOT
@@ -119,21 +141,7 @@ func TestVerifierPageOffline(t *testing.T) {
 	b := newBrowser(t, 412, 915, chromedp.Flag("use-file-for-fake-video-capture", camera))
 	shots := screenshotDir(t)
 
-	ks, err := keys.OpenFileStore(filepath.Join(dir, "keys"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := ks.EnsureActive(); err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "vaxcert.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	log := &requestLog{next: api.New(api.Config{Keys: issuerKeys{ks, testIssuer}, Store: st})}
-	ts := httptest.NewServer(log)
-	defer ts.Close()
+	ks, log, ts := startVerifierServer(t, dir)
 
 	signer, err := ks.ActiveSigner()
 	if err != nil {
