@@ -13,11 +13,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/vaxcert/vaxcert/internal/vectors"
 	"github.com/vaxcert/vaxcert/shc"
 	"github.com/vaxcert/vaxcert/verifier"
 	"github.com/vaxcert/vaxcert/verifier/verdict"
@@ -84,10 +83,7 @@ func TestVerifyAPI(t *testing.T) {
 	}
 
 	// A card from an issuer this service does not trust is NOT TRUSTED.
-	spec, err := os.ReadFile(filepath.Join("..", "..", "shared", "testdata", "shc", "spec", "example-00-d-jws.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	spec := vectors.Read(t, "shc", "spec", "example-00-d-jws.txt")
 	if rep := verifyReport(t, h, string(spec)); rep.Results[0].Status != verdict.NotTrusted {
 		t.Fatalf("foreign issuer: %+v", rep.Results[0])
 	}

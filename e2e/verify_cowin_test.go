@@ -11,18 +11,12 @@ import (
 
 	"github.com/chromedp/chromedp"
 	qrcode "github.com/skip2/go-qrcode"
+
+	"github.com/vaxcert/vaxcert/internal/vectors"
 )
 
-// divocSample reads ../shared/testdata/divoc/samples/name (the tests run
-// in e2e/, one level below the repository root).
-func divocSample(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "shared", "testdata", "divoc", "samples", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+// divocSample reads ../shared/testdata/divoc/samples/name.
+func divocSample(t *testing.T, name string) []byte { return vectors.Read(t, "divoc", "samples", name) }
 
 // writeBinaryQR renders payload, byte for byte, as a QR image, as CoWIN
 // prints the ZIP of its certificate.

@@ -10,12 +10,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vaxcert/vaxcert/internal/vectors"
 )
 
 // The SMART Health Cards spec publishes its example issuer's JWKS; every kid there is the RFC 7638
 // thumbprint of the key, so computing ours from x and y must reproduce it.
 func TestThumbprintMatchesSpecExampleJWKS(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(testdataDir(t), "shc", "spec", "issuer-well-known-jwks.json"))
+	data, err := os.ReadFile(filepath.Join(vectors.Path(t), "shc", "spec", "issuer-well-known-jwks.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/vaxcert/vaxcert/internal/vectors"
 )
 
 func addVectorSeeds(f *testing.F, names ...string) {
 	for _, n := range names {
-		f.Add(readVector(f, "shc", n))
+		f.Add(vectors.Read(f, "shc", n))
 	}
 }
 
@@ -63,7 +65,7 @@ func FuzzParseJWS(f *testing.F) {
 
 func FuzzInflate(f *testing.F) {
 	for _, name := range []string{"00", "02", "03"} {
-		j, err := ParseJWS(string(readVector(f, "shc", "spec", "example-"+name+"-d-jws.txt")))
+		j, err := ParseJWS(string(vectors.Read(f, "shc", "spec", "example-"+name+"-d-jws.txt")))
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -8,46 +8,17 @@ import (
 	"encoding/asn1"
 	"encoding/json"
 	"errors"
+	"image/png"
 	"math/big"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
-	"image/png"
+
+	"github.com/vaxcert/vaxcert/internal/vectors"
 )
-
-// testdata returns ../shared/testdata relative to the repository root.
-func testdata(t testing.TB, parts ...string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-	return filepath.Join(append([]string{dir, "..", "shared", "testdata"}, parts...)...)
-}
-
-func readVector(t testing.TB, parts ...string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(testdata(t, parts...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func newKey(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
@@ -206,8 +177,8 @@ func TestSignRejectsBadSigner(t *testing.T) {
 func TestSpecVectors(t *testing.T) {
 	for _, ex := range []string{"00", "01", "03"} {
 		t.Run(ex, func(t *testing.T) {
-			jws := string(readVector(t, "shc", "spec", "example-"+ex+"-d-jws.txt"))
-			qr := string(readVector(t, "shc", "spec", "example-"+ex+"-f-qr-code-numeric-value-0.txt"))
+			jws := string(vectors.Read(t, "shc", "spec", "example-"+ex+"-d-jws.txt"))
+			qr := string(vectors.Read(t, "shc", "spec", "example-"+ex+"-f-qr-code-numeric-value-0.txt"))
 			got, err := ParseQRText(qr)
 			if err != nil {
 				t.Fatal(err)
@@ -226,7 +197,7 @@ func TestSpecVectors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			minified := readVector(t, "shc", "spec", "example-"+ex+"-c-jws-payload-minified.json")
+			minified := vectors.Read(t, "shc", "spec", "example-"+ex+"-c-jws-payload-minified.json")
 			if !bytes.Equal(raw, minified) {
 				t.Fatal("inflated payload differs from the minified example")
 			}
@@ -241,7 +212,7 @@ func TestSpecVectors(t *testing.T) {
 			if _, probs := ReadBundle(p.VC.CredentialSubject.FHIRBundle); hasError(probs) {
 				t.Fatalf("bundle problems: %+v", probs)
 			}
-			files, err := ParseFile(readVector(t, "shc", "spec", "example-"+ex+"-e-file.smart-health-card"))
+			files, err := ParseFile(vectors.Read(t, "shc", "spec", "example-"+ex+"-e-file.smart-health-card"))
 			if err != nil || len(files) != 1 || files[0] != jws {
 				t.Fatalf("file: %v %v", files, err)
 			}
@@ -259,10 +230,10 @@ func hasError(probs []Problem) bool {
 }
 
 func TestSpecChunks(t *testing.T) {
-	jws := string(readVector(t, "shc", "spec", "example-02-d-jws.txt"))
+	jws := string(vectors.Read(t, "shc", "spec", "example-02-d-jws.txt"))
 	var chunks []Chunk
 	for _, i := range []string{"2", "0", "1"} { // any order
-		c, err := ParseQRChunk(string(readVector(t, "shc", "spec", "example-02-f-qr-code-numeric-value-"+i+".txt")))
+		c, err := ParseQRChunk(string(vectors.Read(t, "shc", "spec", "example-02-f-qr-code-numeric-value-"+i+".txt")))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -310,13 +281,13 @@ func TestParseQRTextErrors(t *testing.T) {
 		})
 	}
 	for _, name := range []string{"number-too-big", "odd-count", "wrong_qr_header"} {
-		b := readVector(t, "shc", "negative", "test-example-00-f-qr-code-numeric-value-0-"+name+".txt")
+		b := vectors.Read(t, "shc", "negative", "test-example-00-f-qr-code-numeric-value-0-"+name+".txt")
 		if _, err := ParseQRText(string(b)); err == nil {
 			t.Errorf("%s accepted", name)
 		}
 	}
 	// The boundary vector: 2388 digits, a 1194-character JWS.
-	b := readVector(t, "shc", "negative", "test-example-1195-byte-qrnumeric.txt")
+	b := vectors.Read(t, "shc", "negative", "test-example-1195-byte-qrnumeric.txt")
 	jws, err := ParseQRText(string(bytes.TrimRight(b, "\n")))
 	if err != nil || len(jws) > MaxQRJWSLength {
 		t.Fatalf("boundary vector: %d chars, %v", len(jws), err)
@@ -324,7 +295,7 @@ func TestParseQRTextErrors(t *testing.T) {
 }
 
 func TestParseJWSErrors(t *testing.T) {
-	valid := string(readVector(t, "shc", "spec", "example-00-d-jws.txt"))
+	valid := string(vectors.Read(t, "shc", "spec", "example-00-d-jws.txt"))
 	parts := strings.Split(valid, ".")
 	hdr := func(s string) string { return b64.EncodeToString([]byte(s)) + "." + parts[1] + "." + parts[2] }
 	tests := []struct {
@@ -476,7 +447,7 @@ func TestParseFile(t *testing.T) {
 }
 
 func TestQRCodeRoundTrip(t *testing.T) {
-	jws := string(readVector(t, "shc", "spec", "example-00-d-jws.txt"))
+	jws := string(vectors.Read(t, "shc", "spec", "example-00-d-jws.txt"))
 	q, err := QRCode(jws)
 	if err != nil {
 		t.Fatal(err)
@@ -568,7 +539,7 @@ func TestReadBundleNegative(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var b Bundle
-		if err := json.Unmarshal(readVector(t, "shc", "negative", tt.file), &b); err != nil {
+		if err := json.Unmarshal(vectors.Read(t, "shc", "negative", tt.file), &b); err != nil {
 			t.Fatal(err)
 		}
 		_, probs := ReadBundle(b)
@@ -583,7 +554,7 @@ func TestReadBundleNegative(t *testing.T) {
 		}
 	}
 	var b Bundle
-	json.Unmarshal(readVector(t, "shc", "spec", "example-02-a-fhirBundle.json"), &b)
+	json.Unmarshal(vectors.Read(t, "shc", "spec", "example-02-a-fhirBundle.json"), &b)
 	if _, probs := ReadBundle(b); hasError(probs) {
 		t.Errorf("example 02 (IPS references) rejected: %+v", probs)
 	}

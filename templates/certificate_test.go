@@ -21,6 +21,8 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
+
+	"github.com/vaxcert/vaxcert/internal/vectors"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files and docs/sample-certificate.{pdf,png}")
@@ -467,7 +469,7 @@ func TestDatesInIST(t *testing.T) {
 func TestSample(t *testing.T) {
 	c := sampleCertificate(t)
 	pdf := render(t, c, Options{})
-	docs := filepath.Join(repoRoot(t), "docs")
+	docs := filepath.Join(vectors.RepoRoot(t), "docs")
 	pdfPath := filepath.Join(docs, "sample-certificate.pdf")
 	if *update {
 		if err := os.MkdirAll(docs, 0o755); err != nil {

@@ -10,37 +10,11 @@ import (
 	"time"
 
 	qrcode "github.com/skip2/go-qrcode"
+
+	"github.com/vaxcert/vaxcert/internal/vectors"
 )
 
-// repoRoot walks up to the directory holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
-
-// sharedTestdata reads a file of the shared test vectors (never copied
-// into the repository).
-func sharedTestdata(t testing.TB, rel string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "..", "shared", "testdata", rel))
-	if err != nil {
-		t.Fatalf("shared test vector: %v", err)
-	}
-	return b
-}
+func sharedTestdata(t testing.TB, rel string) []byte { return vectors.Read(t, rel) }
 
 // qrModules encodes text at error correction level L, as SMART Health
 // Cards are, and strips the quiet zone that Bitmap adds.

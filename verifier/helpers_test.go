@@ -7,10 +7,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/vaxcert/vaxcert/internal/vectors"
 	"github.com/vaxcert/vaxcert/shc"
 	"github.com/vaxcert/vaxcert/verifier/trust"
 	"github.com/vaxcert/vaxcert/verifier/verdict"
@@ -18,27 +18,8 @@ import (
 
 const specIss = "https://spec.smarthealth.cards/examples/issuer"
 
-// repoRoot walks up to the directory holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
-
 func vectorPath(t testing.TB, parts ...string) string {
-	return filepath.Join(append([]string{repoRoot(t), "..", "shared", "testdata", "shc"}, parts...)...)
+	return vectors.Path(t, append([]string{"shc"}, parts...)...)
 }
 
 func vector(t testing.TB, parts ...string) []byte {

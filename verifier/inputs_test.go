@@ -18,6 +18,7 @@ import (
 
 	"codeberg.org/go-pdf/fpdf"
 
+	"github.com/vaxcert/vaxcert/internal/vectors"
 	"github.com/vaxcert/vaxcert/shc"
 	"github.com/vaxcert/vaxcert/verifier/trust"
 	"github.com/vaxcert/vaxcert/verifier/verdict"
@@ -253,8 +254,8 @@ func TestQRTooLargeForOneCode(t *testing.T) {
 // the attachment, and through the vector QR once the attachment is made
 // unrecognisable) and the PNG rendered from its page.
 func TestSampleCertificate(t *testing.T) {
-	pdfBytes, err1 := os.ReadFile(filepath.Join(repoRoot(t), "docs", "sample-certificate.pdf"))
-	pngBytes, err2 := os.ReadFile(filepath.Join(repoRoot(t), "docs", "sample-certificate.png"))
+	pdfBytes, err1 := os.ReadFile(filepath.Join(vectors.RepoRoot(t), "docs", "sample-certificate.pdf"))
+	pngBytes, err2 := os.ReadFile(filepath.Join(vectors.RepoRoot(t), "docs", "sample-certificate.png"))
 	if err1 != nil || err2 != nil {
 		t.Skip("docs/sample-certificate.{pdf,png} not present")
 	}

@@ -6,8 +6,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -15,32 +13,15 @@ import (
 	"codeberg.org/go-pdf/fpdf"
 	qrcode "github.com/skip2/go-qrcode"
 
+	"github.com/vaxcert/vaxcert/internal/vectors"
 	"github.com/vaxcert/vaxcert/verifier"
 	"github.com/vaxcert/vaxcert/verifier/divoc"
 	"github.com/vaxcert/vaxcert/verifier/formats"
 	"github.com/vaxcert/vaxcert/verifier/verdict"
 )
 
-// divocSample reads ../shared/testdata/divoc/samples/name from the
-// repository root.
-func divocSample(t *testing.T, name string) []byte {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = filepath.Dir(dir)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "..", "shared", "testdata", "divoc", "samples", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+// divocSample reads ../shared/testdata/divoc/samples/name.
+func divocSample(t *testing.T, name string) []byte { return vectors.Read(t, "divoc", "samples", name) }
 
 // zipCertificate packs certificate.json as CoWIN's QR does.
 func zipCertificate(t *testing.T, cert []byte) []byte {

@@ -18,26 +18,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaxcert/vaxcert/internal/vectors"
 	"github.com/vaxcert/vaxcert/shc"
 	"github.com/vaxcert/vaxcert/verifier/trust"
 )
 
 const specIss = "https://spec.smarthealth.cards/examples/issuer"
 
-func vectors(t *testing.T, parts ...string) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-	return filepath.Join(append([]string{dir, "..", "shared", "testdata", "shc"}, parts...)...)
+// shcVector is a path below ../shared/testdata/shc.
+func shcVector(t *testing.T, parts ...string) string {
+	return vectors.Path(t, append([]string{"shc"}, parts...)...)
 }
 
 // failingTransport fails every request and counts them.
@@ -71,8 +61,8 @@ func specTrust(t *testing.T, e env) string {
 	t.Helper()
 	dir := t.TempDir()
 	r := runCLI(t, e, "", "trust", "import", "--trust", dir, "--iss", specIss, "--name", "Spec issuer",
-		"--crl", vectors(t, "spec", "issuer-well-known-crl_3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s.json"),
-		vectors(t, "spec", "issuer-well-known-jwks.json"))
+		"--crl", shcVector(t, "spec", "issuer-well-known-crl_3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s.json"),
+		shcVector(t, "spec", "issuer-well-known-jwks.json"))
 	if r.code != 0 {
 		t.Fatalf("import: %+v", r)
 	}
@@ -95,21 +85,21 @@ func TestVerifyExitCodes(t *testing.T) {
 		stdout []string
 		stderr string
 	}{
-		{"valid jws", []string{"verify", "--trust", dir, at, vectors(t, "spec", "example-00-d-jws.txt")}, "", 0,
+		{"valid jws", []string{"verify", "--trust", dir, at, shcVector(t, "spec", "example-00-d-jws.txt")}, "", 0,
 			[]string{"VALID", "John B. Anyperson", "1951-01-20", "Spec issuer", "Moderna"}, ""},
-		{"flags after input", []string{"verify", vectors(t, "spec", "example-01-e-file.smart-health-card"), "--trust", dir, at}, "", 0, []string{"VALID"}, ""},
-		{"stdin", []string{"verify", "--trust", dir, at, "-"}, mustRead(t, vectors(t, "spec", "example-00-f-qr-code-numeric-value-0.txt")) + "\n", 0, []string{"VALID"}, ""},
-		{"revoked", []string{"verify", "--trust", dir, at, vectors(t, "spec", "example-03-d-jws.txt")}, "", 1, []string{"INVALID", "[revoked]"}, ""},
+		{"flags after input", []string{"verify", shcVector(t, "spec", "example-01-e-file.smart-health-card"), "--trust", dir, at}, "", 0, []string{"VALID"}, ""},
+		{"stdin", []string{"verify", "--trust", dir, at, "-"}, mustRead(t, shcVector(t, "spec", "example-00-f-qr-code-numeric-value-0.txt")) + "\n", 0, []string{"VALID"}, ""},
+		{"revoked", []string{"verify", "--trust", dir, at, shcVector(t, "spec", "example-03-d-jws.txt")}, "", 1, []string{"INVALID", "[revoked]"}, ""},
 		{"chunks as separate inputs", []string{"verify", "--trust", dir, at,
-			vectors(t, "spec", "example-02-f-qr-code-numeric-value-2.txt"),
-			vectors(t, "spec", "example-02-f-qr-code-numeric-value-0.txt"),
-			vectors(t, "spec", "example-02-f-qr-code-numeric-value-1.txt")}, "", 0, []string{"VALID", "[qr_chunked]"}, ""},
-		{"batch with summary", []string{"verify", "--trust", dir, at, vectors(t, "spec", "example-00-d-jws.txt"), vectors(t, "spec", "example-03-d-jws.txt")}, "", 1,
+			shcVector(t, "spec", "example-02-f-qr-code-numeric-value-2.txt"),
+			shcVector(t, "spec", "example-02-f-qr-code-numeric-value-0.txt"),
+			shcVector(t, "spec", "example-02-f-qr-code-numeric-value-1.txt")}, "", 0, []string{"VALID", "[qr_chunked]"}, ""},
+		{"batch with summary", []string{"verify", "--trust", dir, at, shcVector(t, "spec", "example-00-d-jws.txt"), shcVector(t, "spec", "example-03-d-jws.txt")}, "", 1,
 			[]string{"2 checked: 1 valid, 1 invalid, 0 not trusted"}, ""},
-		{"not trusted", []string{"verify", "--trust", t.TempDir(), at, vectors(t, "spec", "example-00-d-jws.txt")}, "", 1, []string{"NOT TRUSTED", "[issuer_untrusted]"}, ""},
-		{"minimal", []string{"verify", "--minimal", "--trust", dir, at, vectors(t, "spec", "example-00-d-jws.txt")}, "", 0, []string{"John B. Anyperson"}, ""},
+		{"not trusted", []string{"verify", "--trust", t.TempDir(), at, shcVector(t, "spec", "example-00-d-jws.txt")}, "", 1, []string{"NOT TRUSTED", "[issuer_untrusted]"}, ""},
+		{"minimal", []string{"verify", "--minimal", "--trust", dir, at, shcVector(t, "spec", "example-00-d-jws.txt")}, "", 0, []string{"John B. Anyperson"}, ""},
 		{"missing file", []string{"verify", "--trust", dir, "/nonexistent/card.txt"}, "", 2, nil, "cannot read /nonexistent/card.txt"},
-		{"bad --at", []string{"verify", "--trust", dir, "--at", "yesterday", vectors(t, "spec", "example-00-d-jws.txt")}, "", 2, nil, "RFC 3339"},
+		{"bad --at", []string{"verify", "--trust", dir, "--at", "yesterday", shcVector(t, "spec", "example-00-d-jws.txt")}, "", 2, nil, "RFC 3339"},
 		{"no input", []string{"verify", "--trust", dir}, "", 2, nil, "at least one INPUT"},
 		{"unknown flag", []string{"verify", "--bogus", "x"}, "", 2, nil, "bogus"},
 		{"unknown command", []string{"frobnicate"}, "", 2, nil, "unknown command"},
@@ -155,7 +145,7 @@ func TestVerifyJSON(t *testing.T) {
 	e := env{transport: &failingTransport{}}
 	dir := specTrust(t, e)
 	r := runCLI(t, e, "", "verify", "--json", "--trust", dir, "--at", "2025-01-01T00:00:00Z",
-		vectors(t, "spec", "example-00-d-jws.txt"), vectors(t, "spec", "example-03-d-jws.txt"))
+		shcVector(t, "spec", "example-00-d-jws.txt"), shcVector(t, "spec", "example-03-d-jws.txt"))
 	if r.code != 1 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -199,7 +189,7 @@ func TestTrustImportRejectsBadKeys(t *testing.T) {
 	for _, f := range []string{"wrong_kid_key.json", "wrong_alg_key.json", "wrong_curve_key.json", "wrong_kty_key.json", "wrong_use_key.json"} {
 		t.Run(f, func(t *testing.T) {
 			dir := t.TempDir()
-			r := runCLI(t, e, "", "trust", "import", "--trust", dir, "--iss", "https://x.example", vectors(t, "negative", f))
+			r := runCLI(t, e, "", "trust", "import", "--trust", dir, "--iss", "https://x.example", shcVector(t, "negative", f))
 			if r.code != 1 || !strings.Contains(r.stderr, "no usable ES256 signing key") {
 				t.Fatalf("%+v", r)
 			}
@@ -209,15 +199,15 @@ func TestTrustImportRejectsBadKeys(t *testing.T) {
 		})
 	}
 	for _, f := range []string{"valid_key.json", "valid_keys.json"} {
-		r := runCLI(t, e, "", "trust", "import", "--trust", t.TempDir(), "--iss", "https://x.example", vectors(t, "negative", f))
+		r := runCLI(t, e, "", "trust", "import", "--trust", t.TempDir(), "--iss", "https://x.example", shcVector(t, "negative", f))
 		if r.code != 0 {
 			t.Fatalf("%s: %+v", f, r)
 		}
 	}
 	bad := [][]string{
-		{"trust", "import", "--iss", "http://x.example", vectors(t, "negative", "valid_key.json")},
-		{"trust", "import", "--iss", "https://x.example/", vectors(t, "negative", "valid_key.json")},
-		{"trust", "import", vectors(t, "negative", "valid_key.json")},
+		{"trust", "import", "--iss", "http://x.example", shcVector(t, "negative", "valid_key.json")},
+		{"trust", "import", "--iss", "https://x.example/", shcVector(t, "negative", "valid_key.json")},
+		{"trust", "import", shcVector(t, "negative", "valid_key.json")},
 		{"trust", "import", "--iss", "https://x.example"},
 		{"trust", "nope"},
 	}
@@ -231,12 +221,12 @@ func TestTrustImportRejectsBadKeys(t *testing.T) {
 func TestTrustImportVCIAndList(t *testing.T) {
 	e := env{}
 	dir := t.TempDir()
-	r := runCLI(t, e, "", "trust", "import", "--trust", dir, "--vci", vectors(t, "negative", "test-issuers.json"))
+	r := runCLI(t, e, "", "trust", "import", "--trust", dir, "--vci", shcVector(t, "negative", "test-issuers.json"))
 	if r.code != 0 || !strings.Contains(r.stdout, "trusted 1 issuer") {
 		t.Fatalf("%+v", r)
 	}
 	// Listed by the VCI directory but without keys: the card's key is unknown.
-	r = runCLI(t, e, "", "verify", "--trust", dir, "--at", "2023-07-01T00:00:00Z", vectors(t, "spec", "example-00-d-jws.txt"))
+	r = runCLI(t, e, "", "verify", "--trust", dir, "--at", "2023-07-01T00:00:00Z", shcVector(t, "spec", "example-00-d-jws.txt"))
 	if r.code != 1 || !strings.Contains(r.stdout, "[kid_unknown]") || !strings.Contains(r.stdout, "SMART Health Card specification example issuer") {
 		t.Fatalf("%+v", r)
 	}
@@ -315,10 +305,6 @@ func TestTrustAddAndRefresh(t *testing.T) {
 	_ = base64.RawURLEncoding
 }
 
-func sharedPath(t *testing.T, parts ...string) string {
-	return filepath.Join(append([]string{filepath.Dir(vectors(t))}, parts...)...)
-}
-
 // The other formats' trust imports, wired to their packages.
 func TestOtherFormatImports(t *testing.T) {
 	e := env{transport: &failingTransport{}}
@@ -330,13 +316,13 @@ func TestOtherFormatImports(t *testing.T) {
 			ValidationClock string `json:"VALIDATIONCLOCK"`
 		} `json:"TESTCTX"`
 	}
-	if err := json.Unmarshal([]byte(mustRead(t, sharedPath(t, "dcc", "DE", "2DCode", "raw", "1.json"))), &vec); err != nil {
+	if err := json.Unmarshal([]byte(mustRead(t, vectors.Path(t, "dcc", "DE", "2DCode", "raw", "1.json"))), &vec); err != nil {
 		t.Fatal(err)
 	}
 	der, _ := base64.StdEncoding.DecodeString(vec.Testctx.Certificate)
 	certFile := filepath.Join(t.TempDir(), "dsc.der")
 	os.WriteFile(certFile, der, 0o644)
-	png := sharedPath(t, "dcc", "DE", "2DCode", "png", "1.png")
+	png := vectors.Path(t, "dcc", "DE", "2DCode", "png", "1.png")
 	at := "--at=" + vec.Testctx.ValidationClock
 	if r := runCLI(t, e, "", "verify", "--trust", dir, at, png); r.code != 1 {
 		t.Fatalf("DCC before import: %+v", r)
@@ -348,12 +334,12 @@ func TestOtherFormatImports(t *testing.T) {
 		t.Fatalf("DCC after import: %+v", r)
 	}
 
-	sample := sharedPath(t, "divoc", "samples", "divoc-signer-test-devkey-2021-01-15.certificate.json")
+	sample := vectors.Path(t, "divoc", "samples", "divoc-signer-test-devkey-2021-01-15.certificate.json")
 	if r := runCLI(t, e, "", "verify", "--trust", dir, sample); r.code != 1 || !strings.Contains(r.stdout, "NOT TRUSTED") {
 		t.Fatalf("CoWIN before import: %+v", r)
 	}
 	if r := runCLI(t, e, "", "trust", "import", "--trust", dir, "--did", "did:india", "--name", "DIVOC dev key",
-		sharedPath(t, "divoc", "keys", "divoc-dev-test-public.pem")); r.code != 0 {
+		vectors.Path(t, "divoc", "keys", "divoc-dev-test-public.pem")); r.code != 0 {
 		t.Fatalf("--did: %+v", r)
 	}
 	if r := runCLI(t, e, "", "verify", "--trust", dir, sample); r.code != 0 || !strings.Contains(r.stdout, "VALID (CoWIN/DIVOC)") {

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vaxcert/vaxcert/internal/vectors"
 )
 
 var longFlag = flag.Bool("long", false, "run the long versions of the reliability tests (also VAXCERT_LONG=1)")
@@ -27,25 +29,6 @@ func sized(ci, full int) int {
 		return full
 	}
 	return ci
-}
-
-// repoRoot walks up to the directory holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
 }
 
 // binaries are built once per test process, into a directory removed by
@@ -100,7 +83,7 @@ func buildPackage(t testing.TB, name, pkg string) string {
 	}
 	out := filepath.Join(binDir, name)
 	cmd := exec.Command("go", "build", "-o", out, pkg)
-	cmd.Dir = repoRoot(t)
+	cmd.Dir = vectors.RepoRoot(t)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
 	}

@@ -10,27 +10,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vaxcert/vaxcert/internal/vectors"
 )
 
-// testdataDir locates ../shared/testdata/divoc from the repository root
-// (the directory holding go.mod).
-func testdataDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "testdata", "divoc")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
+// testdataDir is ../shared/testdata/divoc.
+func testdataDir(t testing.TB) string { return vectors.Path(t, "divoc") }
 
 func readSample(t testing.TB, name string) []byte {
 	t.Helper()

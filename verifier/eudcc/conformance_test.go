@@ -37,34 +37,13 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 
+	"github.com/vaxcert/vaxcert/internal/vectors"
 	"github.com/vaxcert/vaxcert/verifier/eudcc/base45"
 	"github.com/vaxcert/vaxcert/verifier/verdict"
 )
 
-// testdataDir finds ../shared/testdata/dcc from the repository root, which
-// is the nearest ancestor holding go.mod.
-func testdataDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	path := filepath.Join(dir, "..", "shared", "testdata", "dcc")
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("test vectors: %v", err)
-	}
-	return path
-}
+// testdataDir is ../shared/testdata/dcc.
+func testdataDir(t testing.TB) string { return vectors.Path(t, "dcc") }
 
 // vector is one dgc-testdata file.
 type vector struct {

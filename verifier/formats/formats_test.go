@@ -15,26 +15,12 @@ import (
 
 	qrcode "github.com/skip2/go-qrcode"
 
+	"github.com/vaxcert/vaxcert/internal/vectors"
 	"github.com/vaxcert/vaxcert/verifier"
 	"github.com/vaxcert/vaxcert/verifier/eudcc"
 	"github.com/vaxcert/vaxcert/verifier/eudcc/base45"
 	"github.com/vaxcert/vaxcert/verifier/verdict"
 )
-
-func sharedPath(t testing.TB, parts ...string) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(append([]string{dir, "..", "shared", "testdata"}, parts...)...)
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
 
 func verifyOne(t *testing.T, v *verifier.Verifier, in []byte) verdict.Result {
 	t.Helper()
@@ -47,7 +33,7 @@ func verifyOne(t *testing.T, v *verifier.Verifier, in []byte) verdict.Result {
 
 // An EU DCC QR image goes through the image reader to the eudcc verifier.
 func TestDispatchEUDCCImage(t *testing.T) {
-	raw, err := os.ReadFile(sharedPath(t, "dcc", "DE", "2DCode", "raw", "1.json"))
+	raw, err := os.ReadFile(vectors.Path(t, "dcc", "DE", "2DCode", "raw", "1.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +46,7 @@ func TestDispatchEUDCCImage(t *testing.T) {
 	if err := json.Unmarshal(raw, &vec); err != nil {
 		t.Fatal(err)
 	}
-	img, err := os.ReadFile(sharedPath(t, "dcc", "DE", "2DCode", "png", "1.png"))
+	img, err := os.ReadFile(vectors.Path(t, "dcc", "DE", "2DCode", "png", "1.png"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +77,7 @@ func TestDispatchEUDCCImage(t *testing.T) {
 // A CoWIN QR carries raw ZIP bytes in byte mode: the image reader must hand
 // them over byte for byte for the divoc verifier to recognise them.
 func TestDispatchCoWINImage(t *testing.T) {
-	zip, err := os.ReadFile(sharedPath(t, "divoc", "samples", "kde-partial-vaccination-zeroed-sig.qr.zip"))
+	zip, err := os.ReadFile(vectors.Path(t, "divoc", "samples", "kde-partial-vaccination-zeroed-sig.qr.zip"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,22 +4,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/vaxcert/vaxcert/internal/vectors"
 )
 
-func vectorDir(t testing.TB) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "testdata", "shc")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
+// vectorDir is ../shared/testdata/shc.
+func vectorDir(t testing.TB) string { return vectors.Path(t, "shc") }
 
 func seed(f *testing.F, names ...string) {
 	for _, n := range names {

@@ -1,0 +1,46 @@
+// Package vectors finds what tests read from outside the repository: the
+// shared test vectors in ../shared/testdata beside the repository root (never
+// copied in), and the root itself.
+package vectors
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// RepoRoot is the directory holding go.mod, found by walking up from the
+// test's working directory (its package's folder).
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("vectors: go.mod not found above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+// Path is the path of parts below ../shared/testdata.
+func Path(t testing.TB, parts ...string) string {
+	t.Helper()
+	return filepath.Join(append([]string{RepoRoot(t), "..", "shared", "testdata"}, parts...)...)
+}
+
+// Read reads the file at parts below ../shared/testdata.
+func Read(t testing.TB, parts ...string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(Path(t, parts...))
+	if err != nil {
+		t.Fatalf("shared test vector: %v", err)
+	}
+	return b
+}
