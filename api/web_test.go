@@ -11,14 +11,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/vaxcert/vaxcert/keys"
 	"github.com/vaxcert/vaxcert/registration"
-	"github.com/vaxcert/vaxcert/store/sqlite"
 	"github.com/vaxcert/vaxcert/verifier/trust"
 	"github.com/vaxcert/vaxcert/web"
 )
@@ -44,19 +42,7 @@ func (f fakeAuth) VerifyToken(_ context.Context, token string) (registration.Pri
 
 func newWebTestServer(t *testing.T, iss string, auth TokenVerifier) *Server {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	ks, err := keys.OpenFileStore(filepath.Join(dir, "keys"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := ks.EnsureActive(); err != nil {
-		t.Fatal(err)
-	}
+	st, ks := openStoreAndKeys(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	return New(Config{Logger: quiet, Keys: issuingKeys{fileKeys{ks}, iss}, Store: st, Auth: auth})
 }
