@@ -13,12 +13,15 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/vaxcert/vaxcert/internal/vectors"
 	"github.com/vaxcert/vaxcert/shc"
 	"github.com/vaxcert/vaxcert/verifier"
+	"github.com/vaxcert/vaxcert/verifier/eudcc"
 	"github.com/vaxcert/vaxcert/verifier/verdict"
 )
 
@@ -184,4 +187,62 @@ func hasCode(fs []verdict.Finding, code string) bool {
 		}
 	}
 	return false
+}
+
+// TestTrustBundleDocumentSigners: /verify/trust.json carries the EU DCC
+// document signers of the checkpoint's trust directory, so the page checks
+// EU DCCs as POST /api/v1/verify does; a signer imported later changes the
+// bundle's ETag, and a trust directory that cannot be read fails the bundle
+// rather than silently dropping signers.
+func TestTrustBundleDocumentSigners(t *testing.T) {
+	h := newIssuingServer(t)
+	is := h.Issuing
+	trustDir := t.TempDir()
+	h.srv = New(Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Keys: is.Issuer, Store: is.Store,
+		Issuer: is.Issuer, Checkpoint: is.Issuer.Checkpoint(trustDir)})
+	bundle := func() (signers [][]byte, etag string) {
+		t.Helper()
+		rec := h.do("GET", "/verify/trust.json", "", "")
+		if rec.Code != http.StatusOK {
+			t.Fatalf("trust.json: %d %s", rec.Code, rec.Body)
+		}
+		var doc struct {
+			DSCs [][]byte `json:"dscs"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		return doc.DSCs, rec.Header().Get("ETag")
+	}
+	none, before := bundle()
+	if len(none) != 0 {
+		t.Fatalf("an empty trust directory published %d signers", len(none))
+	}
+
+	var vec struct {
+		TestCtx struct {
+			Certificate string `json:"CERTIFICATE"`
+		} `json:"TESTCTX"`
+	}
+	if err := json.Unmarshal(vectors.Read(t, "dcc", "DE", "2DCode", "raw", "1.json"), &vec); err != nil {
+		t.Fatal(err)
+	}
+	der, _ := base64.StdEncoding.DecodeString(vec.TestCtx.Certificate)
+	file := filepath.Join(t.TempDir(), "dsc.der")
+	os.WriteFile(file, der, 0o600)
+	if _, err := eudcc.ImportDSC(trustDir, []string{file}); err != nil {
+		t.Fatal(err)
+	}
+	signers, after := bundle()
+	if len(signers) != 1 || !bytes.Equal(signers[0], der) {
+		t.Fatalf("published %d signers, want the imported one", len(signers))
+	}
+	if after == before {
+		t.Error("the ETag did not change with the signers")
+	}
+
+	os.WriteFile(filepath.Join(trustDir, "dsc", "stray.txt"), []byte("x"), 0o600)
+	if rec := h.do("GET", "/verify/trust.json", "", ""); rec.Code != http.StatusInternalServerError {
+		t.Fatalf("an unreadable trust directory: %d %s", rec.Code, rec.Body)
+	}
 }

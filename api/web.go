@@ -46,6 +46,8 @@ type webUI struct {
 	// iss is the issuer URL of this service's certificates ("" if it
 	// issues none): the one issuer the browser verifier trusts.
 	iss string
+	// signers are the EU DCC document signers the bundle carries (nil: none).
+	signers documentSigners
 }
 
 // mountWeb registers the web pages, their static assets, the browser
@@ -60,6 +62,7 @@ func (s *Server) mountWeb(r chi.Router, cfg Config) {
 		panic(err)
 	}
 	ui.iss = issuerURLOf(cfg)
+	ui.signers, _ = cfg.Checkpoint.(documentSigners)
 	r.Use(s.csrfGuard)
 	r.Group(func(r chi.Router) {
 		r.Use(webSecurityHeaders(cspPages, permissionsPages))

@@ -2,6 +2,7 @@ package api
 
 import (
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -77,15 +78,19 @@ type trustBundleIssuer struct {
 
 type trustBundleDoc struct {
 	Issuers []trustBundleIssuer `json:"issuers"`
+	// DSCs are the EU DCC document signers the service's checkpoint trusts
+	// (its --verify-trust directory), DER, so the page checks EU DCCs too.
+	DSCs [][]byte `json:"dscs,omitempty"`
 	// Notice explains an empty bundle to the people at the checkpoint.
 	Notice string `json:"notice,omitempty"`
 }
 
 // trustBundle serves GET /verify/trust.json: this service as the one trusted
-// issuer, with its key set and each key's CRL exactly as published at
-// /.well-known/ (fetched through those very handlers, so the bundle can
-// never say something the public endpoints do not). It carries no time, so
-// its ETag changes only when a key or a revocation does.
+// SMART Health Card issuer, with its key set and each key's CRL exactly as
+// published at /.well-known/ (fetched through those very handlers, so the
+// bundle can never say something the public endpoints do not), and the EU
+// DCC document signers its checkpoint trusts. It carries no time, so its
+// ETag changes only when a key, a revocation or a signer does.
 func (ui *webUI) trustBundle(w http.ResponseWriter, r *http.Request) {
 	doc, err := ui.buildTrustBundle(r)
 	if err != nil {
@@ -101,7 +106,29 @@ func (ui *webUI) trustBundle(w http.ResponseWriter, r *http.Request) {
 	serveCacheable(w, r, "application/json", body, "no-cache")
 }
 
+// documentSigners is offered by a checkpoint that trusts EU DCC document
+// signers (issuer.Checkpoint, from --verify-trust).
+type documentSigners interface {
+	DocumentSigners() ([]*x509.Certificate, error)
+}
+
 func (ui *webUI) buildTrustBundle(r *http.Request) (trustBundleDoc, error) {
+	doc, err := ui.selfInBundle(r)
+	if err != nil || ui.signers == nil {
+		return doc, err
+	}
+	certs, err := ui.signers.DocumentSigners()
+	if err != nil {
+		return trustBundleDoc{}, fmt.Errorf("trust bundle: document signers: %w", err)
+	}
+	for _, c := range certs {
+		doc.DSCs = append(doc.DSCs, c.Raw)
+	}
+	return doc, nil
+}
+
+// selfInBundle is the bundle's part about this service.
+func (ui *webUI) selfInBundle(r *http.Request) (trustBundleDoc, error) {
 	iss := ui.iss
 	if iss == "" {
 		return trustBundleDoc{Issuers: []trustBundleIssuer{}, Notice: "This service issues no certificates."}, nil

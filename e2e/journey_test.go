@@ -46,6 +46,9 @@ type service struct {
 	ts   *httptest.Server
 }
 
+// verifyTrustDir is the service's --verify-trust directory, below its data.
+const verifyTrustDir = "verify-trust"
+
 func startService(t *testing.T) *service {
 	t.Helper()
 	ctx := context.Background()
@@ -102,7 +105,7 @@ func startService(t *testing.T) *service {
 		t.Fatal(err)
 	}
 	srv := api.New(api.Config{Logger: quiet, Keys: iss, Store: st, Auth: reg, Registration: reg, Booking: book,
-		Issuer: iss, DownloadSecret: grants, RateLimits: api.RateLimits{SearchPerMinute: 6000, SearchBurst: 1000, BookingPerMinute: 6000, BookingBurst: 1000}})
+		Issuer: iss, Checkpoint: iss.Checkpoint(filepath.Join(data, verifyTrustDir)), DownloadSecret: grants, RateLimits: api.RateLimits{SearchPerMinute: 6000, SearchBurst: 1000, BookingPerMinute: 6000, BookingBurst: 1000}})
 	s := &service{data: data, st: st, reg: reg, book: book, iss: iss, log: &requestLog{next: srv}}
 	s.ts = httptest.NewServer(s.log)
 	t.Cleanup(s.ts.Close)

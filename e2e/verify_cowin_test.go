@@ -3,6 +3,8 @@ package e2e
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/vaxcert/vaxcert/internal/vectors"
+	"github.com/vaxcert/vaxcert/verifier/eudcc"
 )
 
 // divocSample reads ../shared/testdata/divoc/samples/name.
@@ -58,13 +61,18 @@ func zipCertificate(t *testing.T, cert []byte) []byte {
 // own files: VALID for a production-signed CoWIN QR (its raw ZIP bytes
 // read from the picture by jsQR), INVALID for one whose name was changed
 // after signing, NOT TRUSTED for one signed with DIVOC's published
-// development key; and an EU DCC is sent to vaxverify.
+// development key. And an EU DCC is checked against the document signers
+// the service publishes: the upstream German test certificate, long
+// expired, is INVALID for its expiry rather than NOT TRUSTED.
 func TestVerifierPageCoWINOffline(t *testing.T) {
-	dir := t.TempDir()
 	b := newBrowser(t, 412, 915)
 	shots := screenshotDir(t)
 
-	_, log, ts := startVerifierServer(t, dir)
+	svc := startService(t)
+	log, ts := svc.log, svc.ts
+	if _, err := eudcc.ImportDSC(filepath.Join(svc.data, verifyTrustDir), []string{germanTestDSC(t)}); err != nil {
+		t.Fatal(err)
+	}
 
 	const name = "Third March User One"
 	cert := divocSample(t, "third-march-user-one.certificate.json")
@@ -74,12 +82,12 @@ func TestVerifierPageCoWINOffline(t *testing.T) {
 	forgedQR := writeBinaryQR(t, files, "cowin-forged-qr.png", zipCertificate(t, forged))
 	devKeyQR := writeBinaryQR(t, files, "cowin-devkey-qr.png",
 		zipCertificate(t, divocSample(t, "divoc-signer-test-devkey-2021-01-15.certificate.json")))
-	dccQR := writeBinaryQR(t, files, "eu-dcc-qr.png", []byte("HC1:6BF+70790T9WJWG.FKY*4GO0"))
+	dccQR := vectors.Path(t, "dcc", "DE", "2DCode", "png", "1.png")
 
 	b.run("open /verify", chromedp.Navigate(ts.URL+"/verify"))
 	b.waitJS("the verifier to be ready for offline use", `document.getElementById("verifier").dataset.offline === "true"`, 90*time.Second)
-	if trust := b.text("trust"); !strings.Contains(trust, "Government of India (CoWIN)") {
-		t.Errorf("the trust line does not name the built-in CoWIN key: %q", trust)
+	if trust := b.text("trust"); !strings.Contains(trust, "Government of India (CoWIN)") || !strings.Contains(trust, "EU DCC document signers: 1.") {
+		t.Errorf("the trust line does not name the built-in CoWIN key and the EU signer: %q", trust)
 	}
 
 	// Online: VALID, and no request carries any of the certificate.
@@ -116,8 +124,32 @@ func TestVerifierPageCoWINOffline(t *testing.T) {
 	checkVerdict(t, b, devKeyQR, "not_trusted", "")
 	b.run("clear", chromedp.Click(chromedp.ID("clear")))
 
-	checkVerdict(t, b, dccQR, "not_trusted", "")
-	if reasons := b.text("r-reasons"); !strings.Contains(reasons, "EU Digital COVID Certificate") || !strings.Contains(reasons, "vaxverify") {
-		t.Errorf("an EU DCC should be sent to vaxverify: %q", reasons)
+	checkVerdict(t, b, dccQR, "invalid", "Erika Mustermann")
+	b.screenshot(shots, "14-verify-eu-dcc-offline")
+	if reasons := b.text("r-reasons"); !strings.Contains(reasons, "expired") || strings.Contains(reasons, "signature") {
+		t.Errorf("the EU DCC's reasons should be its expiry alone: %q", reasons)
 	}
+}
+
+// germanTestDSC writes the document signer of the upstream DE test
+// vector 1 to a file, for `vaxverify trust import --dsc`.
+func germanTestDSC(t *testing.T) string {
+	t.Helper()
+	var vec struct {
+		TestCtx struct {
+			Certificate string `json:"CERTIFICATE"`
+		} `json:"TESTCTX"`
+	}
+	if err := json.Unmarshal(vectors.Read(t, "dcc", "DE", "2DCode", "raw", "1.json"), &vec); err != nil {
+		t.Fatal(err)
+	}
+	der, err := base64.StdEncoding.DecodeString(vec.TestCtx.Certificate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "de-dsc.der")
+	if err := os.WriteFile(path, der, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

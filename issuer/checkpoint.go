@@ -2,10 +2,12 @@ package issuer
 
 import (
 	"context"
+	"crypto/x509"
 	"sync"
 	"time"
 
 	"github.com/vaxcert/vaxcert/verifier"
+	"github.com/vaxcert/vaxcert/verifier/eudcc"
 	"github.com/vaxcert/vaxcert/verifier/formats"
 	"github.com/vaxcert/vaxcert/verifier/trust"
 	"github.com/vaxcert/vaxcert/verifier/verdict"
@@ -38,6 +40,16 @@ func (c *Checkpoint) Verify(ctx context.Context, input []byte, source string) ([
 		return nil, err
 	}
 	return v.Verify(ctx, input, source), nil
+}
+
+// DocumentSigners lists the EU DCC document signers the trust directory
+// holds (none without one), for the /verify page's trust bundle.
+func (c *Checkpoint) DocumentSigners() ([]*x509.Certificate, error) {
+	store, err := eudcc.LoadTrustStore(c.trustDir)
+	if err != nil {
+		return nil, err
+	}
+	return store.Certificates(), nil
 }
 
 // verifier reloads the trust at most every trustRefresh, so a revocation or a

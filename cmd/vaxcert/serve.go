@@ -24,7 +24,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	issuerURL := fs.String("issuer-url", "", "the certificates' issuer URL (SMART Health Card iss); default http://ADDR")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
-	verifyTrust := fs.String("verify-trust", "", "a vaxverify trust directory whose issuers, EU DCC signers and CoWIN keys POST /api/v1/verify also trusts (this service is always trusted)")
+	verifyTrust := fs.String("verify-trust", "", "a vaxverify trust directory whose issuers, EU DCC signers and CoWIN keys POST /api/v1/verify also trusts (this service is always trusted); its EU DCC signers also go to the /verify page")
 	auditHeadEvery := fs.Duration("audit-head-interval", 10*time.Minute, "log the audit log's head (audit head seq=… hash=…) at start and this often, so shipped logs can prove later that no newest entries were deleted; 0 disables")
 	citizenCfg := registerCitizenFlags(fs)
 	if err := parseFlags(fs, args, stderr); err != nil {

@@ -3,11 +3,11 @@
 // bytes it scanned or was given, and the verdict is computed in the browser,
 // so nothing about a certificate ever leaves the device.
 //
-// It checks SMART Health Cards against the trust bundle the page fetches,
-// and CoWIN (DIVOC) certificates against the Government of India key that
-// verifier/divoc bundles, through the same dispatch as vaxverify, so the
-// page and the command give the same verdict for the same bytes. EU DCCs
-// are recognised but not checked (see euDCCElsewhere).
+// It checks SMART Health Cards and EU DCCs against the trust bundle the
+// page fetches, and CoWIN (DIVOC) certificates against the Government of
+// India key that verifier/divoc bundles, through the same dispatch as
+// vaxverify, so the page and the command give the same verdict for the same
+// bytes.
 //
 // The built module is committed as web/wasm/verify.wasm.gz; rebuild it with
 // `go generate ./web` after changing this command, verifier/ or shc/ (a test
@@ -19,12 +19,14 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/vaxcert/vaxcert/verifier"
 	"github.com/vaxcert/vaxcert/verifier/divoc"
+	"github.com/vaxcert/vaxcert/verifier/eudcc"
 	"github.com/vaxcert/vaxcert/verifier/formats"
 	"github.com/vaxcert/vaxcert/verifier/trust"
 	"github.com/vaxcert/vaxcert/verifier/verdict"
@@ -35,62 +37,72 @@ const MaxBundleSize = 16 << 20
 
 // Bundle is the trust bundle the service publishes at /verify/trust.json:
 // its own issuer entry (iss, JWKS and CRLs) in the verifier's issuer-file
-// form, so one parser (trust.ParseIssuerFile) reads it here and on disk.
+// form, so one parser (trust.ParseIssuerFile) reads it here and on disk, and
+// the EU DCC document signers it trusts (DER).
 type Bundle struct {
 	GeneratedAt time.Time         `json:"generated_at"`
 	Issuers     []json.RawMessage `json:"issuers"`
+	DSCs        [][]byte          `json:"dscs"`
 }
 
-// ParseBundle reads a trust bundle into a trust store. An issuer entry that
-// does not parse fails the whole bundle: a half-loaded trust list would turn
-// valid certificates into NOT TRUSTED without saying why.
-func ParseBundle(b []byte) (*trust.Store, time.Time, error) {
+// Trust is what the page trusts: a parsed bundle.
+type Trust struct {
+	Issuers     *trust.Store
+	Signers     *eudcc.TrustStore
+	GeneratedAt time.Time
+}
+
+// ParseBundle reads a trust bundle. An entry that does not parse fails the
+// whole bundle: a half-loaded trust list would turn valid certificates into
+// NOT TRUSTED without saying why.
+func ParseBundle(b []byte) (Trust, error) {
 	if len(b) > MaxBundleSize {
-		return nil, time.Time{}, fmt.Errorf("trust bundle larger than %d bytes", MaxBundleSize)
+		return Trust{}, fmt.Errorf("trust bundle larger than %d bytes", MaxBundleSize)
 	}
 	var bundle Bundle
 	if err := json.Unmarshal(b, &bundle); err != nil {
-		return nil, time.Time{}, fmt.Errorf("trust bundle is not valid JSON: %w", err)
+		return Trust{}, fmt.Errorf("trust bundle is not valid JSON: %w", err)
 	}
 	if bundle.Issuers == nil {
-		return nil, time.Time{}, fmt.Errorf(`trust bundle has no "issuers" array`)
+		return Trust{}, fmt.Errorf(`trust bundle has no "issuers" array`)
 	}
 	store := trust.NewStore()
 	for i, raw := range bundle.Issuers {
 		is, err := trust.ParseIssuerFile(raw)
 		if err != nil {
-			return nil, time.Time{}, fmt.Errorf("trust bundle issuer %d: %w", i, err)
+			return Trust{}, fmt.Errorf("trust bundle issuer %d: %w", i, err)
 		}
 		store.Put(is)
 	}
-	return store, bundle.GeneratedAt, nil
+	signers := make([]*x509.Certificate, len(bundle.DSCs))
+	for i, der := range bundle.DSCs {
+		var err error
+		if signers[i], err = x509.ParseCertificate(der); err != nil {
+			return Trust{}, fmt.Errorf("trust bundle document signer %d: %w", i, err)
+		}
+	}
+	return Trust{Issuers: store, Signers: eudcc.NewTrustStore(signers...), GeneratedAt: bundle.GeneratedAt}, nil
 }
 
-// pageFormats are the formats the page knows besides SMART Health Cards.
-// CoWIN is vaxverify's own formats.DIVOC: with no trust directory (there is
-// no disk in a browser) it trusts exactly the built-in did:india key.
-var pageFormats = []verifier.Format{euDCCElsewhere, formats.DIVOC}
-
-// euDCCElsewhere recognises an EU DCC ("HC1:") without checking it. Its
-// signers are the member states' document signer certificates, which
-// vaxverify imports into its trust directory and the trust bundle does not
-// carry; without them the page could only ever say NOT TRUSTED, so it says
-// so at once and where to check instead.
-var euDCCElsewhere = verifier.Format{
-	Name:   formats.EUDCC.Name,
-	Detect: formats.EUDCC.Detect,
-	Verify: func(*verifier.Verifier, []byte, string) verdict.Result {
-		return verdict.Result{Format: formats.EUDCC.Name, Status: verdict.NotTrusted, Reasons: []verdict.Finding{{
-			Code:    "format_not_checked_here",
-			Message: "EU Digital COVID Certificate: this page does not check those; verify it with vaxverify.",
-		}}}
-	},
+// euDCCWith checks EU DCCs against the bundle's document signers, as
+// vaxverify checks them against its trust directory's.
+func euDCCWith(signers *eudcc.TrustStore) verifier.Format {
+	return verifier.Format{
+		Name:   formats.EUDCC.Name,
+		Detect: formats.EUDCC.Detect,
+		Verify: func(v *verifier.Verifier, in []byte, _ string) verdict.Result {
+			return eudcc.VerifyWith(in, signers, v.Time())
+		},
+	}
 }
 
-// newVerifier is the page's verifier for a trust store (nil: no SHC issuer
-// is trusted yet; CoWIN certificates are checked all the same).
-func newVerifier(store *trust.Store) *verifier.Verifier {
-	return &verifier.Verifier{Trust: store, Formats: pageFormats}
+// newVerifier is the page's verifier for what it trusts (the zero Trust
+// before a bundle arrives: no SMART Health Card issuer and no EU signer;
+// CoWIN certificates are checked all the same). CoWIN is vaxverify's own
+// formats.DIVOC: with no trust directory (there is no disk in a browser) it
+// trusts exactly the built-in did:india key.
+func newVerifier(t Trust) *verifier.Verifier {
+	return &verifier.Verifier{Trust: t.Issuers, Formats: []verifier.Format{euDCCWith(t.Signers), formats.DIVOC}}
 }
 
 // builtinIssuers names the signers trusted without any bundle, for the

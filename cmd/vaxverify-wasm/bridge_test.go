@@ -48,11 +48,11 @@ func bundleFor(t testing.TB, iss string, pub *ecdsa.PublicKey) []byte {
 func TestParseBundleAndVerify(t *testing.T) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	stranger, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	store, _, err := ParseBundle(bundleFor(t, testIss, &key.PublicKey))
+	tr, err := ParseBundle(bundleFor(t, testIss, &key.PublicKey))
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := newVerifier(store)
+	v := newVerifier(tr)
 	good := card(t, key, testIss)
 	qr := shc.QRText(good)
 	tampered := []byte(qr)
@@ -92,14 +92,15 @@ func TestParseBundleRejects(t *testing.T) {
 		"http issuer": string(bundleFor(t, "http://127.0.0.1:8080", &key.PublicKey)),
 		"bad jwks":    `{"issuers":[{"iss":"https://a.example","jwks":{"keys":"x"}}]}`,
 		"too large":   `{"issuers":[],"pad":"` + strings.Repeat("x", MaxBundleSize) + `"}`,
+		"bad signer":  `{"issuers":[],"dscs":["MIIB"]}`,
 	}
 	for name, in := range tests {
-		if _, _, err := ParseBundle([]byte(in)); err == nil {
+		if _, err := ParseBundle([]byte(in)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if store, _, err := ParseBundle([]byte(`{"issuers":[]}`)); err != nil || len(store.Issuers()) != 0 {
-		t.Errorf("an empty bundle is an empty trust store: %v", err)
+	if tr, err := ParseBundle([]byte(`{"issuers":[]}`)); err != nil || len(tr.Issuers.Issuers()) != 0 || tr.Signers.Len() != 0 {
+		t.Errorf("an empty bundle trusts no one: %v", err)
 	}
 }
 
@@ -109,9 +110,9 @@ func FuzzParseBundle(f *testing.F) {
 	f.Add([]byte(`{"issuers":[]}`))
 	f.Add([]byte(`{"issuers":[{"iss":"https://a.example","jwks":{"keys":[]},"crls":[{"kid":"k","method":"rid","ctr":1,"rids":["abc.5"]}]}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		store, _, err := ParseBundle(b)
-		if err == nil && store == nil {
-			t.Fatal("no error and no store")
+		tr, err := ParseBundle(b)
+		if err == nil && (tr.Issuers == nil || tr.Signers == nil) {
+			t.Fatal("no error and no trust")
 		}
 	})
 }

@@ -12,7 +12,7 @@ import (
 
 // The page's contract, on globalThis.vaxverify:
 //
-//	setTrust(bundleJSON string) -> {ok: true, issuers: n, generatedAt} | {ok: false, error}
+//	setTrust(bundleJSON string) -> {ok: true, issuers: n, signers: n, generatedAt} | {ok: false, error}
 //	verify(bytes Uint8Array, source string) -> JSON text of []verdict.Result
 //	builtinIssuers: [name…], the signers trusted with no bundle (CoWIN's)
 //
@@ -21,21 +21,22 @@ import (
 func main() {
 	var (
 		mu sync.Mutex
-		v  = newVerifier(nil)
+		v  = newVerifier(Trust{})
 	)
 	api := js.Global().Get("Object").New()
 	api.Set("setTrust", js.FuncOf(func(_ js.Value, args []js.Value) any {
 		if len(args) != 1 || args[0].Type() != js.TypeString {
 			return map[string]any{"ok": false, "error": "setTrust wants one string"}
 		}
-		store, generated, err := ParseBundle([]byte(args[0].String()))
+		t, err := ParseBundle([]byte(args[0].String()))
 		if err != nil {
 			return map[string]any{"ok": false, "error": err.Error()}
 		}
 		mu.Lock()
-		v = newVerifier(store)
+		v = newVerifier(t)
 		mu.Unlock()
-		return map[string]any{"ok": true, "issuers": len(store.Issuers()), "generatedAt": generated.Format(time.RFC3339)}
+		return map[string]any{"ok": true, "issuers": len(t.Issuers.Issuers()), "signers": t.Signers.Len(),
+			"generatedAt": t.GeneratedAt.Format(time.RFC3339)}
 	}))
 	api.Set("verify", js.FuncOf(func(_ js.Value, args []js.Value) any {
 		if len(args) != 2 || args[0].Type() != js.TypeObject || args[1].Type() != js.TypeString {

@@ -90,7 +90,7 @@ func verify(input []byte, at time.Time, trusted func(kid []byte) (*TrustStore, e
 		}
 		return r
 	}
-	r.Issuer.Name = dsc.Subject.String()
+	r.Issuer.Name = signerName(dsc)
 
 	claims, err := ParseClaims(msg.Payload)
 	if err != nil {
@@ -294,3 +294,17 @@ func rejectErr(r *verdict.Result, err error) {
 }
 
 func timePtr(t time.Time) *time.Time { return &t }
+
+// signerName is how a checkpoint sees a document signer: its common name,
+// else its organisation, else its whole subject (the country is the
+// issuer's ID beside it).
+func signerName(dsc *x509.Certificate) string {
+	switch s := dsc.Subject; {
+	case s.CommonName != "":
+		return s.CommonName
+	case len(s.Organization) > 0 && s.Organization[0] != "":
+		return s.Organization[0]
+	default:
+		return s.String()
+	}
+}

@@ -86,6 +86,19 @@ func (s *TrustStore) Len() int {
 	return s.n
 }
 
+// Certificates lists the trusted DSCs, ordered by their DER bytes.
+func (s *TrustStore) Certificates() []*x509.Certificate {
+	if s == nil {
+		return nil
+	}
+	certs := make([]*x509.Certificate, 0, s.n)
+	for _, same := range s.byKID {
+		certs = append(certs, same...)
+	}
+	sort.Slice(certs, func(i, j int) bool { return bytes.Compare(certs[i].Raw, certs[j].Raw) < 0 })
+	return certs
+}
+
 // LoadTrustStore reads <trustDir>/dsc/. A missing folder is an empty store.
 // Loading is strict: a file that is not <sha256>.pem holding exactly that
 // one certificate fails the whole load, because a trust store that is

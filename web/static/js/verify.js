@@ -77,12 +77,13 @@
     const loaded = window.vaxverify.setTrust(text);
     if (!loaded.ok) throw new Error(loaded.error);
     const doc = JSON.parse(text);
+    const signers = loaded.signers ? " " + t("verify.eu_signers", { n: loaded.signers }) : "";
     if (doc.issuers.length === 0) {
-      showTrust(doc.notice || t("verify.no_trust"), "warn");
+      showTrust((doc.notice || t("verify.no_trust")) + signers, "warn");
     } else {
       const when = resp.headers.get("Date");
       const time = when ? new Date(when).toLocaleString(document.documentElement.lang + "-IN") : "";
-      showTrust(t("verify.trust", { name: doc.issuers.map((i) => i.name || i.iss).join(", "), time }), "");
+      showTrust(t("verify.trust", { name: doc.issuers.map((i) => i.name || i.iss).join(", "), time }) + signers, "");
     }
     state.trust = true;
   }
