@@ -108,6 +108,7 @@ func FuzzParseBundle(f *testing.F) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	f.Add(bundleFor(f, testIss, &key.PublicKey))
 	f.Add([]byte(`{"issuers":[]}`))
+	f.Add([]byte(`{"issuers":[],"dscs":["MIIB"]}`))
 	f.Add([]byte(`{"issuers":[{"iss":"https://a.example","jwks":{"keys":[]},"crls":[{"kid":"k","method":"rid","ctr":1,"rids":["abc.5"]}]}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tr, err := ParseBundle(b)
