@@ -16,6 +16,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/vaxcert/vaxcert/templates"
 	"github.com/vaxcert/vaxcert/web"
 )
 
@@ -64,6 +65,21 @@ func loadWebAssets() (webAssets, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web assets: %w", err)
 	}
+	// The certificate's Devanagari faces, for the Hindi pages on devices
+	// without one (site.css names them last, by unicode-range, so a device
+	// with its own never downloads them).
+	fonts, err := templates.WebFonts()
+	if err != nil {
+		return nil, fmt.Errorf("web assets: %w", err)
+	}
+	for name, body := range fonts {
+		a := &webAsset{body: body, contentType: webContentType(name)}
+		a.version, a.etag = assetHash(body)
+		if gz, err := gzipBytes(body); err == nil && len(gz) < len(body)*9/10 {
+			a.gz = gz
+		}
+		assets["fonts/"+name] = a
+	}
 	gz := web.VerifierWasmGz
 	if !bytes.HasPrefix(gz, []byte{0x1f, 0x8b}) {
 		return nil, fmt.Errorf("web assets: the verifier module is not gzipped")
@@ -99,6 +115,8 @@ func webContentType(name string) string {
 		return "application/json"
 	case ".wasm":
 		return "application/wasm"
+	case ".ttf":
+		return "font/ttf"
 	case ".txt", ".md", ".LICENSE":
 		return "text/plain; charset=utf-8"
 	}

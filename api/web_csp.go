@@ -6,9 +6,9 @@ import "net/http"
 // style, so neither needs 'unsafe-inline' nor a nonce; only /verify may
 // compile WebAssembly ('wasm-unsafe-eval' allows exactly that, not eval).
 const (
-	cspPages = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	cspPages = "default-src 'none'; script-src 'self'; style-src 'self'; font-src 'self'; img-src 'self' data:; " +
 		"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-	cspVerify = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; style-src 'self'; " +
+	cspVerify = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; style-src 'self'; font-src 'self'; " +
 		"img-src 'self' data: blob:; media-src 'self' blob: mediastream:; connect-src 'self'; " +
 		"manifest-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
 	// cspWorker governs the service worker script itself.

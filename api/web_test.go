@@ -216,6 +216,27 @@ func TestWebStaticAssets(t *testing.T) {
 		t.Fatalf("identity wasm is not a wasm module")
 	}
 
+	// The Devanagari faces the stylesheet names are served, with their
+	// licence, and the pages' policies let them load.
+	css := do(s, "GET", "/static/css/site.css", "").Body.String()
+	for _, font := range regexp.MustCompile(`url\("(/static/fonts/[^"]+)"\)`).FindAllStringSubmatch(css, -1) {
+		rec := do(s, "GET", font[1], "")
+		if rec.Code != 200 || rec.Header().Get("Content-Type") != "font/ttf" || !bytes.HasPrefix(rec.Body.Bytes(), []byte{0, 1, 0, 0}) {
+			t.Errorf("%s: %d %q", font[1], rec.Code, rec.Header().Get("Content-Type"))
+		}
+	}
+	if !strings.Contains(css, "/static/fonts/") {
+		t.Error("the stylesheet names no web font")
+	}
+	if rec := do(s, "GET", "/static/fonts/OFL.txt", ""); rec.Code != 200 || !strings.Contains(rec.Body.String(), "SIL OPEN FONT LICENSE") {
+		t.Errorf("font licence: %d", rec.Code)
+	}
+	for _, page := range []string{"/", "/verify"} {
+		if csp := do(s, "GET", page, "").Header().Get("Content-Security-Policy"); !strings.Contains(csp, "font-src 'self'") {
+			t.Errorf("%s: fonts blocked by %q", page, csp)
+		}
+	}
+
 	for _, p := range []string{"/static/nope.js", "/static/../go.mod", "/static/"} {
 		if rec := do(s, "GET", p, ""); rec.Code != http.StatusNotFound {
 			t.Errorf("%s: %d", p, rec.Code)

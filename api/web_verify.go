@@ -26,6 +26,10 @@ var verifyPrecache = []string{
 	"vendor/wasm_exec.js", "vendor/jsQR.js", wasmAssetName,
 }
 
+// verifyPrecacheFonts are the web fonts the page needs offline. Every page
+// shows the "हिन्दी" switch in them, so they cost a visitor nothing more.
+var verifyPrecacheFonts = []string{"fonts/NotoSansDevanagari-Regular.ttf", "fonts/NotoSansDevanagari-Bold.ttf"}
+
 // buildServiceWorker fills the precache list (versioned URLs) and a version
 // derived from it into the worker script.
 func (ui *webUI) buildServiceWorker() ([]byte, error) {
@@ -41,11 +45,21 @@ func (ui *webUI) buildServiceWorker() ([]byte, error) {
 		}
 		urls = append(urls, u)
 	}
+	h := sha256.New()
+	// The stylesheet names the fonts without a version, so they are cached
+	// under that URL; their content versions still renew the worker.
+	for _, name := range verifyPrecacheFonts {
+		a, ok := ui.assets[name]
+		if !ok {
+			return nil, fmt.Errorf("web assets: %s is missing", name)
+		}
+		urls = append(urls, "/static/"+name)
+		h.Write([]byte(a.version))
+	}
 	list, err := json.Marshal(urls)
 	if err != nil {
 		return nil, err
 	}
-	h := sha256.New()
 	h.Write(list)
 	h.Write(src.body)
 	version := hex.EncodeToString(h.Sum(nil)[:6])

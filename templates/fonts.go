@@ -23,6 +23,20 @@ import (
 //go:embed fonts/*.ttf fonts/OFL.txt
 var fontFiles embed.FS
 
+// WebFonts are the font files the web pages may also use (the Devanagari
+// faces, for devices that have none) and their licence, by file name.
+func WebFonts() (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for _, name := range []string{"NotoSansDevanagari-Regular.ttf", "NotoSansDevanagari-Bold.ttf", "OFL.txt"} {
+		b, err := fontFiles.ReadFile("fonts/" + name)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = b
+	}
+	return out, nil
+}
+
 // face is one parsed TrueType font plus a cache of its glyphs as PDF Form
 // XObjects. Outlines are immutable, so each glyph is converted and
 // compressed once per process and then shared by every render.
