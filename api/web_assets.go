@@ -65,9 +65,9 @@ func loadWebAssets() (webAssets, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web assets: %w", err)
 	}
-	// The certificate's Devanagari faces, for the Hindi pages on devices
-	// without one (site.css names them last, by unicode-range, so a device
-	// with its own never downloads them).
+	// The certificate's Devanagari faces: site.css names them first, for
+	// Devanagari only, so Hindi renders on devices with no Devanagari font
+	// and Latin text keeps the system font.
 	fonts, err := templates.WebFonts()
 	if err != nil {
 		return nil, fmt.Errorf("web assets: %w", err)

@@ -15,9 +15,10 @@ import (
 
 // The browser verifier (/verify) checks certificates on the device with the
 // Go verifier compiled to WebAssembly. It trusts what this service publishes
-// — its JWKS and CRLs under its issuer URL — which it receives as one trust
-// bundle and keeps, with the page and the module, in a service worker's
-// cache so that it keeps working offline.
+// — its JWKS and CRLs under its issuer URL, and the EU DCC document signers
+// of its --verify-trust directory — which it receives as one trust bundle
+// and keeps, with the page and the module, in a service worker's cache so
+// that it keeps working offline.
 
 // verifyPrecache lists the assets the service worker caches besides the page
 // and the trust bundle: everything /verify loads.
