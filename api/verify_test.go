@@ -219,15 +219,7 @@ func TestTrustBundleDocumentSigners(t *testing.T) {
 		t.Fatalf("an empty trust directory published %d signers", len(none))
 	}
 
-	var vec struct {
-		TestCtx struct {
-			Certificate string `json:"CERTIFICATE"`
-		} `json:"TESTCTX"`
-	}
-	if err := json.Unmarshal(vectors.Read(t, "dcc", "DE", "2DCode", "raw", "1.json"), &vec); err != nil {
-		t.Fatal(err)
-	}
-	der, _ := base64.StdEncoding.DecodeString(vec.TestCtx.Certificate)
+	der := vectors.DCCSigner(t, "DE", "2DCode", "raw", "1.json")
 	file := filepath.Join(t.TempDir(), "dsc.der")
 	os.WriteFile(file, der, 0o600)
 	if _, err := eudcc.ImportDSC(trustDir, []string{file}); err != nil {

@@ -3,8 +3,6 @@ package e2e
 import (
 	"archive/zip"
 	"bytes"
-	"encoding/base64"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -135,20 +133,8 @@ func TestVerifierPageCoWINOffline(t *testing.T) {
 // vector 1 to a file, for `vaxverify trust import --dsc`.
 func germanTestDSC(t *testing.T) string {
 	t.Helper()
-	var vec struct {
-		TestCtx struct {
-			Certificate string `json:"CERTIFICATE"`
-		} `json:"TESTCTX"`
-	}
-	if err := json.Unmarshal(vectors.Read(t, "dcc", "DE", "2DCode", "raw", "1.json"), &vec); err != nil {
-		t.Fatal(err)
-	}
-	der, err := base64.StdEncoding.DecodeString(vec.TestCtx.Certificate)
-	if err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(t.TempDir(), "de-dsc.der")
-	if err := os.WriteFile(path, der, 0o600); err != nil {
+	if err := os.WriteFile(path, vectors.DCCSigner(t, "DE", "2DCode", "raw", "1.json"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -25,17 +24,13 @@ func TestEUDCC(t *testing.T) {
 	var vec struct {
 		Prefix  string `json:"PREFIX"`
 		TestCtx struct {
-			Certificate     string    `json:"CERTIFICATE"`
 			ValidationClock time.Time `json:"VALIDATIONCLOCK"`
 		} `json:"TESTCTX"`
 	}
 	if err := json.Unmarshal(vectors.Read(t, "dcc", "DE", "2DCode", "raw", "1.json"), &vec); err != nil {
 		t.Fatal(err)
 	}
-	der, err := base64.StdEncoding.DecodeString(vec.TestCtx.Certificate)
-	if err != nil {
-		t.Fatal(err)
-	}
+	der := vectors.DCCSigner(t, "DE", "2DCode", "raw", "1.json")
 	bundle, _ := json.Marshal(Bundle{Issuers: []json.RawMessage{}, DSCs: [][]byte{der}})
 	withSigner, err := ParseBundle(bundle)
 	if err != nil || withSigner.Signers.Len() != 1 {

@@ -4,6 +4,8 @@
 package vectors
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -43,4 +45,23 @@ func Read(t testing.TB, parts ...string) []byte {
 		t.Fatalf("shared test vector: %v", err)
 	}
 	return b
+}
+
+// DCCSigner is the document signer certificate (DER) of an EU DCC test
+// vector: TESTCTX.CERTIFICATE of the file at parts below dcc/.
+func DCCSigner(t testing.TB, parts ...string) []byte {
+	t.Helper()
+	var vec struct {
+		TestCtx struct {
+			Certificate string `json:"CERTIFICATE"`
+		} `json:"TESTCTX"`
+	}
+	if err := json.Unmarshal(Read(t, append([]string{"dcc"}, parts...)...), &vec); err != nil {
+		t.Fatal(err)
+	}
+	der, err := base64.StdEncoding.DecodeString(vec.TestCtx.Certificate)
+	if err != nil || len(der) == 0 {
+		t.Fatalf("vectors: no document signer in dcc/%s: %v", filepath.Join(parts...), err)
+	}
+	return der
 }
