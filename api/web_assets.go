@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -51,34 +52,14 @@ func loadWebAssets() (webAssets, error) {
 		if err != nil {
 			return err
 		}
-		name := strings.TrimPrefix(p, "static/")
-		a := &webAsset{body: body, contentType: webContentType(name)}
-		a.version, a.etag = assetHash(body)
-		if len(body) > 1024 && compressible(a.contentType) {
-			if gz, err := gzipBytes(body); err == nil && len(gz) < len(body)*9/10 {
-				a.gz = gz
-			}
-		}
-		assets[name] = a
+		assets.put(strings.TrimPrefix(p, "static/"), body)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("web assets: %w", err)
 	}
-	// The certificate's Devanagari faces: site.css names them first, for
-	// Devanagari only, so Hindi renders on devices with no Devanagari font
-	// and Latin text keeps the system font.
-	fonts, err := templates.WebFonts()
-	if err != nil {
+	if err := addWebFonts(assets); err != nil {
 		return nil, fmt.Errorf("web assets: %w", err)
-	}
-	for name, body := range fonts {
-		a := &webAsset{body: body, contentType: webContentType(name)}
-		a.version, a.etag = assetHash(body)
-		if gz, err := gzipBytes(body); err == nil && len(gz) < len(body)*9/10 {
-			a.gz = gz
-		}
-		assets["fonts/"+name] = a
 	}
 	gz := web.VerifierWasmGz
 	if !bytes.HasPrefix(gz, []byte{0x1f, 0x8b}) {
@@ -96,6 +77,57 @@ func loadWebAssets() (webAssets, error) {
 	assets[wasmAssetName] = w
 	return assets, nil
 }
+
+// put adds a static file, compressed once when that saves space.
+func (as webAssets) put(name string, body []byte) {
+	a := &webAsset{body: body, contentType: webContentType(name)}
+	a.version, a.etag = assetHash(body)
+	if len(body) > 1024 && compressible(a.contentType) {
+		if gz, err := gzipBytes(body); err == nil && len(gz) < len(body)*9/10 {
+			a.gz = gz
+		}
+	}
+	as[name] = a
+}
+
+// stylesheet is the one stylesheet; it names the web fonts.
+const stylesheet = "css/site.css"
+
+// addWebFonts serves the certificate's Devanagari faces under fonts/ and
+// versions their URLs in the stylesheet, so that they are cached for a year
+// like every other asset. site.css names them first, for Devanagari only:
+// Hindi renders on devices with no Devanagari font, Latin text keeps the
+// system font.
+func addWebFonts(as webAssets) error {
+	fonts, err := templates.WebFonts()
+	if err != nil {
+		return err
+	}
+	css, ok := as[stylesheet]
+	if !ok {
+		return fmt.Errorf("%s is missing", stylesheet)
+	}
+	body := css.body
+	for file, font := range fonts {
+		name := "fonts/" + file
+		as.put(name, font)
+		unversioned := []byte(`url("/static/` + name + `")`)
+		body = bytes.ReplaceAll(body, unversioned, []byte(`url("/static/`+name+`?v=`+as[name].version+`")`))
+	}
+	as.put(stylesheet, body)
+	return nil
+}
+
+// fontsOf lists the fonts the stylesheet names (asset names below /static/).
+func (as webAssets) fontsOf() []string {
+	var names []string
+	for _, m := range fontURL.FindAllSubmatch(as[stylesheet].body, -1) {
+		names = append(names, string(m[1]))
+	}
+	return names
+}
+
+var fontURL = regexp.MustCompile(`url\("/static/(fonts/[^"?]+)\?v=[0-9a-f]+"\)`)
 
 func assetHash(b []byte) (version, etag string) {
 	sum := sha256.Sum256(b)
@@ -128,7 +160,7 @@ func webContentType(name string) string {
 
 func compressible(contentType string) bool {
 	return strings.HasPrefix(contentType, "text/") || strings.HasPrefix(contentType, "application/json") ||
-		strings.HasPrefix(contentType, "image/svg") || contentType == "application/wasm"
+		strings.HasPrefix(contentType, "image/svg") || contentType == "application/wasm" || contentType == "font/ttf"
 }
 
 func gzipBytes(b []byte) ([]byte, error) {

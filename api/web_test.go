@@ -224,6 +224,9 @@ func TestWebStaticAssets(t *testing.T) {
 		if rec.Code != 200 || rec.Header().Get("Content-Type") != "font/ttf" || !bytes.HasPrefix(rec.Body.Bytes(), []byte{0, 1, 0, 0}) {
 			t.Errorf("%s: %d %q", font[1], rec.Code, rec.Header().Get("Content-Type"))
 		}
+		if rec.Header().Get("Cache-Control") != "public, max-age=31536000, immutable" {
+			t.Errorf("%s is not a versioned URL: %q", font[1], rec.Header().Get("Cache-Control"))
+		}
 	}
 	if !strings.Contains(css, "/static/fonts/") {
 		t.Error("the stylesheet names no web font")
@@ -275,9 +278,16 @@ func TestWebServiceWorker(t *testing.T) {
 	if err := json.Unmarshal([]byte(m[1]), &urls); err != nil {
 		t.Fatal(err)
 	}
-	// Everything the verify page loads is in the list, so it loads offline.
+	// Everything the verify page loads is in the list, so it loads offline:
+	// what the page names, and the fonts its stylesheet names.
 	page := do(s, "GET", "/verify", "").Body.String()
-	for _, ref := range regexp.MustCompile(`(?:src|href|data-wasm)="(/static/[^"]+)"`).FindAllStringSubmatch(page, -1) {
+	refs := regexp.MustCompile(`(?:src|href|data-wasm)="(/static/[^"]+)"`).FindAllStringSubmatch(page, -1)
+	css := do(s, "GET", "/static/css/site.css", "").Body.String()
+	fonts := regexp.MustCompile(`url\("(/static/[^"]+)"\)`).FindAllStringSubmatch(css, -1)
+	if len(fonts) == 0 {
+		t.Error("the stylesheet names no font")
+	}
+	for _, ref := range append(refs, fonts...) {
 		found := false
 		for _, u := range urls {
 			found = found || u == strings.ReplaceAll(ref[1], "&amp;", "&")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/vaxcert/vaxcert/shc"
@@ -27,10 +28,6 @@ var verifyPrecache = []string{
 	"vendor/wasm_exec.js", "vendor/jsQR.js", wasmAssetName,
 }
 
-// verifyPrecacheFonts are the web fonts the page needs offline. Every page
-// shows the "हिन्दी" switch in them, so they cost a visitor nothing more.
-var verifyPrecacheFonts = []string{"fonts/NotoSansDevanagari-Regular.ttf", "fonts/NotoSansDevanagari-Bold.ttf"}
-
 // buildServiceWorker fills the precache list (versioned URLs) and a version
 // derived from it into the worker script.
 func (ui *webUI) buildServiceWorker() ([]byte, error) {
@@ -38,29 +35,22 @@ func (ui *webUI) buildServiceWorker() ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("web assets: js/sw.js is missing")
 	}
-	urls := make([]string, 0, len(verifyPrecache))
-	for _, name := range verifyPrecache {
+	// And the fonts the stylesheet names, so that Hindi renders offline on a
+	// device without Devanagari fonts (~200 kB gzipped beside a 4.2 MB module).
+	names := append(slices.Clone(verifyPrecache), ui.assets.fontsOf()...)
+	urls := make([]string, 0, len(names))
+	for _, name := range names {
 		u, err := ui.assets.url(name)
 		if err != nil {
 			return nil, err
 		}
 		urls = append(urls, u)
 	}
-	h := sha256.New()
-	// The stylesheet names the fonts without a version, so they are cached
-	// under that URL; their content versions still renew the worker.
-	for _, name := range verifyPrecacheFonts {
-		a, ok := ui.assets[name]
-		if !ok {
-			return nil, fmt.Errorf("web assets: %s is missing", name)
-		}
-		urls = append(urls, "/static/"+name)
-		h.Write([]byte(a.version))
-	}
 	list, err := json.Marshal(urls)
 	if err != nil {
 		return nil, err
 	}
+	h := sha256.New()
 	h.Write(list)
 	h.Write(src.body)
 	version := hex.EncodeToString(h.Sum(nil)[:6])
@@ -96,6 +86,10 @@ type trustBundleDoc struct {
 	// DSCs are the EU DCC document signers the service's checkpoint trusts
 	// (its --verify-trust directory), DER, so the page checks EU DCCs too.
 	DSCs [][]byte `json:"dscs,omitempty"`
+	// DSCsError says why there are none when they could not be read: the
+	// page then refuses EU DCCs with trust_store_invalid, and the service's
+	// own keys and revocations still reach it.
+	DSCsError string `json:"dscs_error,omitempty"`
 	// Notice explains an empty bundle to the people at the checkpoint.
 	Notice string `json:"notice,omitempty"`
 }
@@ -113,6 +107,11 @@ func (ui *webUI) trustBundle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, err := json.Marshal(doc)
+	if err == nil && len(body) > maxTrustBundle {
+		ui.s.log.Error("trust bundle: too many EU DCC document signers for the /verify page", "signers", len(doc.DSCs), "bytes", len(body))
+		doc.DSCs, doc.DSCsError = nil, "This service trusts more EU document signers than this page can hold."
+		body, err = json.Marshal(doc)
+	}
 	if err != nil {
 		ui.s.writeError(w, r, err)
 		return
@@ -120,6 +119,10 @@ func (ui *webUI) trustBundle(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	serveCacheable(w, r, "application/json", body, "no-cache")
 }
+
+// maxTrustBundle is the largest bundle the page accepts (MaxBundleSize in
+// cmd/vaxverify-wasm).
+const maxTrustBundle = 16 << 20
 
 // documentSigners is offered by a checkpoint that trusts EU DCC document
 // signers (issuer.Checkpoint, from --verify-trust).
@@ -134,7 +137,10 @@ func (ui *webUI) buildTrustBundle(r *http.Request) (trustBundleDoc, error) {
 	}
 	certs, err := ui.signers.DocumentSigners()
 	if err != nil {
-		return trustBundleDoc{}, fmt.Errorf("trust bundle: document signers: %w", err)
+		// The detail (paths of the server's disk) goes to the log only.
+		ui.s.log.Error("trust bundle: the EU DCC document signers could not be read", "err", err)
+		doc.DSCsError = "This service's EU document signers could not be read; EU certificates cannot be checked here."
+		return doc, nil
 	}
 	for _, c := range certs {
 		doc.DSCs = append(doc.DSCs, c.Raw)

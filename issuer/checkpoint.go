@@ -25,6 +25,10 @@ type Checkpoint struct {
 	mu     sync.Mutex
 	v      *verifier.Verifier
 	loaded time.Time
+
+	signers       []*x509.Certificate // EU DCC document signers, as last read
+	signersErr    error
+	signersLoaded time.Time
 }
 
 // Checkpoint returns a checkpoint; trustDir may be empty (this service only).
@@ -43,13 +47,17 @@ func (c *Checkpoint) Verify(ctx context.Context, input []byte, source string) ([
 }
 
 // DocumentSigners lists the EU DCC document signers the trust directory
-// holds (none without one), for the /verify page's trust bundle.
+// holds (none without one), for the /verify page's trust bundle. The
+// folder is read at most every trustRefresh: the bundle is public and
+// fetched by every checkpoint page.
 func (c *Checkpoint) DocumentSigners() ([]*x509.Certificate, error) {
-	store, err := eudcc.LoadTrustStore(c.trustDir)
-	if err != nil {
-		return nil, err
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.signersLoaded.IsZero() || time.Since(c.signersLoaded) >= trustRefresh {
+		store, err := eudcc.LoadTrustStore(c.trustDir)
+		c.signers, c.signersErr, c.signersLoaded = store.Certificates(), err, time.Now()
 	}
-	return store.Certificates(), nil
+	return c.signers, c.signersErr
 }
 
 // verifier reloads the trust at most every trustRefresh, so a revocation or a

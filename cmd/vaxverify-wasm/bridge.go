@@ -21,6 +21,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -43,12 +44,14 @@ type Bundle struct {
 	GeneratedAt time.Time         `json:"generated_at"`
 	Issuers     []json.RawMessage `json:"issuers"`
 	DSCs        [][]byte          `json:"dscs"`
+	DSCsError   string            `json:"dscs_error"` // why the service sent no DSCs
 }
 
 // Trust is what the page trusts: a parsed bundle.
 type Trust struct {
 	Issuers     *trust.Store
 	Signers     *eudcc.TrustStore
+	SignersErr  error // the service could not send its signers
 	GeneratedAt time.Time
 }
 
@@ -77,21 +80,25 @@ func ParseBundle(b []byte) (Trust, error) {
 	signers := make([]*x509.Certificate, len(bundle.DSCs))
 	for i, der := range bundle.DSCs {
 		var err error
-		if signers[i], err = x509.ParseCertificate(der); err != nil {
+		if signers[i], err = eudcc.ParseDSC(der); err != nil { // as vaxverify's trust import
 			return Trust{}, fmt.Errorf("trust bundle document signer %d: %w", i, err)
 		}
 	}
-	return Trust{Issuers: store, Signers: eudcc.NewTrustStore(signers...), GeneratedAt: bundle.GeneratedAt}, nil
+	t := Trust{Issuers: store, Signers: eudcc.NewTrustStore(signers...), GeneratedAt: bundle.GeneratedAt}
+	if bundle.DSCsError != "" {
+		t.SignersErr = errors.New(bundle.DSCsError)
+	}
+	return t, nil
 }
 
 // euDCCWith checks EU DCCs against the bundle's document signers, as
 // vaxverify checks them against its trust directory's.
-func euDCCWith(signers *eudcc.TrustStore) verifier.Format {
+func euDCCWith(t Trust) verifier.Format {
 	return verifier.Format{
 		Name:   formats.EUDCC.Name,
 		Detect: formats.EUDCC.Detect,
 		Verify: func(v *verifier.Verifier, in []byte, _ string) verdict.Result {
-			return eudcc.VerifyWith(in, signers, v.Time())
+			return eudcc.VerifyFrom(in, v.Time(), func([]byte) (*eudcc.TrustStore, error) { return t.Signers, t.SignersErr })
 		},
 	}
 }
@@ -102,7 +109,7 @@ func euDCCWith(signers *eudcc.TrustStore) verifier.Format {
 // formats.DIVOC: with no trust directory (there is no disk in a browser) it
 // trusts exactly the built-in did:india key.
 func newVerifier(t Trust) *verifier.Verifier {
-	return &verifier.Verifier{Trust: t.Issuers, Formats: []verifier.Format{euDCCWith(t.Signers), formats.DIVOC}}
+	return &verifier.Verifier{Trust: t.Issuers, Formats: []verifier.Format{euDCCWith(t), formats.DIVOC}}
 }
 
 // builtinIssuers names the signers trusted without any bundle, for the

@@ -49,17 +49,20 @@ func Detect(input []byte) bool {
 // Verify verifies the HC1 text in input at time at, trusting the DSCs stored
 // in <trustDir>/dsc/.
 func Verify(input []byte, trustDir string, at time.Time) verdict.Result {
-	return verify(input, at, func(kid []byte) (*TrustStore, error) {
+	return VerifyFrom(input, at, func(kid []byte) (*TrustStore, error) {
 		return loadTrustStore(trustDir, kid)
 	})
 }
 
 // VerifyWith verifies the HC1 text in input at time at against store.
 func VerifyWith(input []byte, store *TrustStore, at time.Time) verdict.Result {
-	return verify(input, at, func([]byte) (*TrustStore, error) { return store, nil })
+	return VerifyFrom(input, at, func([]byte) (*TrustStore, error) { return store, nil })
 }
 
-func verify(input []byte, at time.Time, trusted func(kid []byte) (*TrustStore, error)) verdict.Result {
+// VerifyFrom verifies the HC1 text in input at time at against the DSCs
+// that trusted returns for its kid. An error from trusted refuses the
+// certificate with trust_store_invalid.
+func VerifyFrom(input []byte, at time.Time, trusted func(kid []byte) (*TrustStore, error)) verdict.Result {
 	r := verdict.Result{Format: Format, Status: verdict.Invalid}
 	coseBytes, err := DecodeText(string(input))
 	if err != nil {
@@ -295,16 +298,23 @@ func rejectErr(r *verdict.Result, err error) {
 
 func timePtr(t time.Time) *time.Time { return &t }
 
-// signerName is how a checkpoint sees a document signer: its common name,
-// else its organisation, else its whole subject (the country is the
-// issuer's ID beside it).
+// signerName is how a checkpoint sees a document signer: its common name
+// (else its organisation, else its whole subject) and the country its
+// certificate names, which a checkpoint can hold against the issuer the
+// certificate claims.
 func signerName(dsc *x509.Certificate) string {
-	switch s := dsc.Subject; {
+	s := dsc.Subject
+	name := s.String()
+	switch {
 	case s.CommonName != "":
-		return s.CommonName
+		name = s.CommonName
 	case len(s.Organization) > 0 && s.Organization[0] != "":
-		return s.Organization[0]
+		name = s.Organization[0]
 	default:
-		return s.String()
+		return name // the subject names its country itself
 	}
+	if len(s.Country) > 0 && s.Country[0] != "" {
+		name += ", " + s.Country[0]
+	}
+	return name
 }

@@ -164,7 +164,7 @@ func readStoredDSC(path string) (*x509.Certificate, error) {
 	if len(bytes.TrimSpace(rest)) != 0 {
 		return nil, errors.New("data after the certificate")
 	}
-	return parseDSC(block.Bytes)
+	return ParseDSC(block.Bytes)
 }
 
 func readCapped(path string, limit int64) ([]byte, error) {
@@ -200,9 +200,9 @@ func isLowerHex(s string, n int) bool {
 	return true
 }
 
-// parseDSC parses one DER certificate and checks that its key is one a DCC
+// ParseDSC parses one DER certificate and checks that its key is one a DCC
 // can be verified with (ECDSA or RSA).
-func parseDSC(der []byte) (*x509.Certificate, error) {
+func ParseDSC(der []byte) (*x509.Certificate, error) {
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
 		return nil, err
@@ -331,7 +331,7 @@ func ParseDSCs(data []byte) ([]*x509.Certificate, error) {
 	case bytes.Contains(trimmed, []byte("-----BEGIN")):
 		return parsePEMCerts(trimmed)
 	case trimmed[0] == 0x30 && data[0] == 0x30:
-		c, err := parseDSC(data)
+		c, err := ParseDSC(data)
 		if err != nil {
 			return nil, fmt.Errorf("DER certificate: %w", err)
 		}
@@ -350,7 +350,7 @@ func ParseDSCs(data []byte) ([]*x509.Certificate, error) {
 	if der == nil {
 		return nil, errors.New("neither PEM, DER, base64 DER nor a JSON trust list")
 	}
-	c, err := parseDSC(der)
+	c, err := ParseDSC(der)
 	if err != nil {
 		return nil, fmt.Errorf("base64 certificate: %w", err)
 	}
@@ -369,7 +369,7 @@ func parsePEMCerts(data []byte) ([]*x509.Certificate, error) {
 		if block.Type != "CERTIFICATE" {
 			return nil, fmt.Errorf("PEM block %q: only CERTIFICATE blocks are accepted", block.Type)
 		}
-		c, err := parseDSC(block.Bytes)
+		c, err := ParseDSC(block.Bytes)
 		if err != nil {
 			return nil, fmt.Errorf("PEM certificate %d: %w", len(certs)+1, err)
 		}
@@ -417,7 +417,7 @@ func parseTrustList(data []byte) ([]*x509.Certificate, error) {
 		if der == nil {
 			return nil, fmt.Errorf("trust list entry %d: rawData is not base64", i)
 		}
-		c, err := parseDSC(der)
+		c, err := ParseDSC(der)
 		if err != nil {
 			return nil, fmt.Errorf("trust list entry %d: %w", i, err)
 		}

@@ -49,8 +49,10 @@ var passes = []pass{
 	{name: "blur", img: boxBlur},
 	// Doubled and smoothed: a photo whose QR code has only 3–4 noisy pixels
 	// a module (about 3 % of simulated phone photos, TestDecodePhotos) is read
-	// only by this pass; it doubles the time spent on an image with no QR code.
-	{name: "up-blur", img: func(g *image.Gray) *image.Gray { return boxBlur(upscaleBelow(workingSide)(g)) }},
+	// only by this pass. Images with both sides of 1,000 pixels or more are
+	// not doubled: the detail pass below serves large photos, and the cost of
+	// an image with no QR code stays bounded.
+	{name: "up-blur", img: func(g *image.Gray) *image.Gray { return boxBlur(upscaleBelow(1000)(g)) }},
 	{name: "inverted", img: same, invert: true},
 }
 
