@@ -26,6 +26,7 @@ type Checkpoint struct {
 	v      *verifier.Verifier
 	loaded time.Time
 
+	signersMu     sync.Mutex          // not mu: the bundle must not hold up verifications
 	signers       []*x509.Certificate // EU DCC document signers, as last read
 	signersErr    error
 	signersLoaded time.Time
@@ -51,8 +52,8 @@ func (c *Checkpoint) Verify(ctx context.Context, input []byte, source string) ([
 // folder is read at most every trustRefresh: the bundle is public and
 // fetched by every checkpoint page.
 func (c *Checkpoint) DocumentSigners() ([]*x509.Certificate, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.signersMu.Lock()
+	defer c.signersMu.Unlock()
 	if c.signersLoaded.IsZero() || time.Since(c.signersLoaded) >= trustRefresh {
 		store, err := eudcc.LoadTrustStore(c.trustDir)
 		c.signers, c.signersErr, c.signersLoaded = store.Certificates(), err, time.Now()
