@@ -376,14 +376,12 @@ func TestCitizenJourney(t *testing.T) {
 	checkpoint.seen()
 	checkVerdict(t, checkpoint, qrPath, "valid", "Asha Sharma")
 	assertNothingSent(t, checkpoint, svc.log, mark, jws, "Sharma")
-	checkpoint.run("clear", chromedp.Click(chromedp.ID("clear")))
+	checkpoint.clearResult()
 
 	// … then the network goes: the service stops and the browser is
 	// offline. The page still loads and verifies.
 	svc.stop()
-	checkpoint.setOffline(true)
-	checkpoint.run("reload /verify offline", chromedp.Navigate(svc.ts.URL+"/verify"))
-	checkpoint.waitJS("the offline verifier", `document.getElementById("verifier").dataset.ready === "true"`, 60*time.Second)
+	checkpoint.reloadOffline(svc.ts.URL + "/verify")
 	t.Logf("offline /verify ready (page, module compiled, trust loaded) %s ms after navigation", checkpoint.eval(`document.getElementById("verifier").dataset.readyMs`))
 	checkVerdict(t, checkpoint, qrPath, "valid", "Asha Sharma")
 	if doses := checkpoint.text("r-doses"); !strings.Contains(doses, "4121Z040") {
@@ -391,14 +389,14 @@ func TestCitizenJourney(t *testing.T) {
 	}
 	checkpoint.screenshot(shots, "09-verify-valid-offline")
 	checkpoint.assertAccessible("/verify, a verdict")
-	checkpoint.run("clear", chromedp.Click(chromedp.ID("clear")))
+	checkpoint.clearResult()
 
 	checkVerdict(t, checkpoint, pdfPath, "valid", "Asha Sharma")
-	checkpoint.run("clear", chromedp.Click(chromedp.ID("clear")))
+	checkpoint.clearResult()
 
 	checkVerdict(t, checkpoint, forgedQR, "invalid", "")
 	checkpoint.screenshot(shots, "10-verify-invalid-offline")
-	checkpoint.run("clear", chromedp.Click(chromedp.ID("clear")))
+	checkpoint.clearResult()
 
 	// 7. An admin revokes the certificate; when the network is back, the
 	// page fetches the new trust bundle (with the CRL) and the same QR is

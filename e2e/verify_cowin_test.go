@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"archive/zip"
 	"bytes"
 	"os"
 	"path/filepath"
@@ -38,22 +37,6 @@ func writeBinaryQR(t *testing.T, dir, name string, payload []byte) string {
 	return path
 }
 
-// zipCertificate packs certificate.json as CoWIN's QR does.
-func zipCertificate(t *testing.T, cert []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	w, err := zw.Create("certificate.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write(cert)
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // TestVerifierPageCoWINOffline: the checkpoint page checks CoWIN (DIVOC)
 // certificates too, with the network cut off and nothing but the page's
 // own files: VALID for a production-signed CoWIN QR (its raw ZIP bytes
@@ -77,9 +60,9 @@ func TestVerifierPageCoWINOffline(t *testing.T) {
 	forged := bytes.Replace(cert, []byte(name), []byte("Third March User Two"), 1)
 	files := t.TempDir()
 	genuineQR := writeBinaryQR(t, files, "cowin-qr.png", divocSample(t, "third-march-user-one.qr.zip"))
-	forgedQR := writeBinaryQR(t, files, "cowin-forged-qr.png", zipCertificate(t, forged))
+	forgedQR := writeBinaryQR(t, files, "cowin-forged-qr.png", vectors.CoWINQR(t, forged))
 	devKeyQR := writeBinaryQR(t, files, "cowin-devkey-qr.png",
-		zipCertificate(t, divocSample(t, "divoc-signer-test-devkey-2021-01-15.certificate.json")))
+		vectors.CoWINQR(t, divocSample(t, "divoc-signer-test-devkey-2021-01-15.certificate.json")))
 	dccQR := vectors.Path(t, "dcc", "DE", "2DCode", "png", "1.png")
 
 	b.run("open /verify", chromedp.Navigate(ts.URL+"/verify"))
@@ -96,9 +79,7 @@ func TestVerifierPageCoWINOffline(t *testing.T) {
 
 	ts.CloseClientConnections()
 	ts.Close()
-	b.setOffline(true)
-	b.run("reload /verify offline", chromedp.Navigate(ts.URL+"/verify"))
-	b.waitJS("the offline verifier", `document.getElementById("verifier").dataset.ready === "true"`, 60*time.Second)
+	b.reloadOffline(ts.URL + "/verify")
 
 	checkVerdict(t, b, genuineQR, "valid", name)
 	if got := b.text("r-birth-label") + ": " + b.text("r-birth"); got != "Age: 65" {
@@ -111,16 +92,16 @@ func TestVerifierPageCoWINOffline(t *testing.T) {
 		t.Errorf("issuer %q", issuer)
 	}
 	b.screenshot(shots, "13-verify-cowin-valid-offline")
-	b.run("clear", chromedp.Click(chromedp.ID("clear")))
+	b.clearResult()
 
 	checkVerdict(t, b, forgedQR, "invalid", "")
 	if reasons := b.text("r-reasons"); !strings.Contains(strings.ToLower(reasons), "signature") {
 		t.Errorf("a forged certificate's reasons should name the signature: %q", reasons)
 	}
-	b.run("clear", chromedp.Click(chromedp.ID("clear")))
+	b.clearResult()
 
 	checkVerdict(t, b, devKeyQR, "not_trusted", "")
-	b.run("clear", chromedp.Click(chromedp.ID("clear")))
+	b.clearResult()
 
 	checkVerdict(t, b, dccQR, "invalid", "Erika Mustermann")
 	b.screenshot(shots, "14-verify-eu-dcc-offline")

@@ -172,25 +172,23 @@ func TestVerifierPageOffline(t *testing.T) {
 	// Cut the network: stop the server and take the browser offline.
 	ts.CloseClientConnections()
 	ts.Close()
-	b.setOffline(true)
-	b.run("reload /verify offline", chromedp.Navigate(ts.URL+"/verify"))
-	b.waitJS("the offline verifier", `document.getElementById("verifier").dataset.ready === "true"`, 60*time.Second)
+	b.reloadOffline(ts.URL + "/verify")
 	if got := b.eval(`navigator.onLine ? "online" : "offline"`); got != "offline" {
 		t.Errorf("the browser still thinks it is %s", got)
 	}
 
 	checkVerdict(t, b, genuineQR, "valid", "Asha Sharma")
-	b.run("clear", chromedp.Click(chromedp.ID("clear")))
+	b.clearResult()
 
 	checkVerdict(t, b, forgedQR, "invalid", "")
 	if reasons := b.text("r-reasons"); !strings.Contains(strings.ToLower(reasons), "signature") {
 		t.Errorf("a forged card's reasons should name the signature: %q", reasons)
 	}
-	b.run("clear", chromedp.Click(chromedp.ID("clear")))
+	b.clearResult()
 
 	checkVerdict(t, b, strangerQR, "not_trusted", "")
 	b.screenshot(shots, "11-verify-not-trusted-offline")
-	b.run("clear", chromedp.Click(chromedp.ID("clear")))
+	b.clearResult()
 
 	// The camera, on a page that clears results after 5 s (?clear=5,
 	// loaded from the service worker's cache): the fake device films the
@@ -236,6 +234,21 @@ func checkVerdict(t *testing.T, b *browser, qr, status, name string) {
 			t.Errorf("name %q, want %q", got, name)
 		}
 	}
+}
+
+// reloadOffline takes the browser offline and reloads the verifier page at
+// url, which must now come from its service worker.
+func (b *browser) reloadOffline(url string) {
+	b.t.Helper()
+	b.setOffline(true)
+	b.run("reload /verify offline", chromedp.Navigate(url))
+	b.waitJS("the offline verifier", `document.getElementById("verifier").dataset.ready === "true"`, 60*time.Second)
+}
+
+// clearResult dismisses the verdict on screen.
+func (b *browser) clearResult() {
+	b.t.Helper()
+	b.run("clear", chromedp.Click(chromedp.ID("clear")))
 }
 
 // assertNothingSent checks every request since mark, as the server saw it

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -22,22 +21,6 @@ import (
 
 // divocSample reads ../shared/testdata/divoc/samples/name.
 func divocSample(t *testing.T, name string) []byte { return vectors.Read(t, "divoc", "samples", name) }
-
-// zipCertificate packs certificate.json as CoWIN's QR does.
-func zipCertificate(t *testing.T, cert []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	w, err := zw.Create("certificate.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write(cert)
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 // pdfWithImage is a one-page PDF showing png, as a CoWIN certificate PDF
 // shows its QR code.
@@ -97,8 +80,8 @@ func TestCoWIN(t *testing.T) {
 		{"its QR image", png, verdict.Valid, ""},
 		{"a PDF showing that image", pdfWithImage(t, png), verdict.Valid, ""},
 		{"its certificate.json", cert, verdict.Valid, ""},
-		{"name changed after signing", zipCertificate(t, forged), verdict.Invalid, "signature_invalid"},
-		{"DIVOC development key", zipCertificate(t, divocSample(t, "divoc-signer-test-devkey-2021-01-15.certificate.json")), verdict.NotTrusted, "key_unknown"},
+		{"name changed after signing", vectors.CoWINQR(t, forged), verdict.Invalid, "signature_invalid"},
+		{"DIVOC development key", vectors.CoWINQR(t, divocSample(t, "divoc-signer-test-devkey-2021-01-15.certificate.json")), verdict.NotTrusted, "key_unknown"},
 		{"development key, space in id", divocSample(t, "divoc-signer-test-devkey-space-in-id.certificate.json"), verdict.NotTrusted, "key_unknown"},
 		{"all-zero signature", divocSample(t, "kde-partial-vaccination-zeroed-sig.qr.zip"), verdict.Invalid, "signature_invalid"},
 	}

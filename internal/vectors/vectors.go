@@ -1,9 +1,12 @@
 // Package vectors finds what tests read from outside the repository: the
 // shared test vectors in ../shared/testdata beside the repository root (never
-// copied in), and the root itself.
+// copied in), and the root itself; and puts vectors in the form a reader is
+// handed them.
 package vectors
 
 import (
+	"archive/zip"
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"os"
@@ -64,4 +67,23 @@ func DCCSigner(t testing.TB, parts ...string) []byte {
 		t.Fatalf("vectors: no document signer in dcc/%s: %v", filepath.Join(parts...), err)
 	}
 	return der
+}
+
+// CoWINQR packs a CoWIN certificate.json as a CoWIN QR code carries it: the
+// bytes of a ZIP archive holding that one file.
+func CoWINQR(t testing.TB, certificate []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create("certificate.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(certificate); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
